@@ -1,0 +1,5 @@
+import sys
+
+from openline.cli import main
+
+sys.exit(main())

@@ -1,0 +1,135 @@
+"""The `openline` command: serve | migrate | accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openline import __version__
+from openline.config import ConfigError, Settings, load_settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML settings file")
+    parser.add_argument("--data-dir", type=Path, help="where the embedded database and files live "
+                                                       "(default ./openline-data)")
+    parser.add_argument("--database-url", help="sqlite:///path or postgresql://user@host/db "
+                                               "(default: SQLite in the data dir)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="openline", description="Self-hosted communications platform "
+                                     "that speaks Twilio's API.")
+    parser.add_argument("--version", action="version", version=f"openline {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API and background workers in one process")
+    _common(serve)
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+
+    migrate_cmd = sub.add_parser("migrate", help="bring the database schema up to date")
+    _common(migrate_cmd)
+
+    accounts = sub.add_parser("accounts", help="list or create accounts")
+    accounts_sub = accounts.add_subparsers(dest="action", required=True)
+    listing = accounts_sub.add_parser("list", help="list every account")
+    _common(listing)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    create = accounts_sub.add_parser("create", help="create an account (a subaccount with --parent)")
+    _common(create)
+    create.add_argument("--friendly-name", default="Openline account")
+    create.add_argument("--parent", help="Account SID of the parent, to create a subaccount")
+    create.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        args.config,
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"openline: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from openline.app import StartupError  # deferred: keeps `openline --help` fast
+
+    try:
+        if args.command == "serve":
+            from openline.server import serve
+
+            return serve(settings)
+        if args.command == "migrate":
+            return _migrate(settings)
+        return asyncio.run(_accounts(settings, args))
+    except StartupError as exc:
+        print(f"openline: {exc}", file=sys.stderr)
+        return 1
+
+
+def _migrate(settings: Settings) -> int:
+    from openline.app import prepare_schema
+
+    state = prepare_schema(settings, migrate_now=True)
+    print(f"openline: {state.describe()}")
+    return 0
+
+
+def _account_dict(account: Any) -> dict[str, Any]:
+    return {"sid": account.sid, "friendly_name": account.friendly_name, "status": account.status.value,
+            "auth_token": account.auth_token,
+            "owner_account_sid": account.owner_account_sid}
+
+
+async def _accounts(settings: Settings, args: argparse.Namespace) -> int:
+    from openline.app import build, prepare_schema
+    from openline.services.auth import Principal
+
+    prepare_schema(settings, migrate_now=False)
+    app = build(settings)
+    try:
+        await app.bootstrap()
+        service = app.services.accounts
+        if args.action == "list":
+            rows = [_account_dict(a) for a in await service.all_accounts()]
+        else:
+            if args.parent:
+                async with app.db.read() as conn:
+                    parent = await app.services.account_repository.get(conn, args.parent)
+                if parent is None:
+                    print(f"openline: no account {args.parent}", file=sys.stderr)
+                    return 1
+                account = await service.create_subaccount(Principal(parent), args.friendly_name)
+            else:
+                account = await service.create_main_account(args.friendly_name)
+            rows = [_account_dict(account)]
+    finally:
+        await app.close()
+    if args.json:
+        print(json.dumps(rows if args.action == "list" else rows[0], indent=2))
+    else:
+        for row in rows:
+            print(f"{row['sid']}  {row['auth_token']}  {row['status']:<9}  {row['friendly_name']}"
+                  + ("" if row["owner_account_sid"] == row["sid"] else f"  (subaccount of {row['owner_account_sid']})"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

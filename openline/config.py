@@ -1,0 +1,130 @@
+"""All of Openline's settings in one typed tree.
+
+Sources, strongest first: command-line flags, ``OPENLINE_*`` environment variables (nested
+keys with ``__``, e.g. ``OPENLINE_DATABASE__POOL_SIZE``), the optional TOML file given with
+``--config``, then the defaults below. Validated once at start-up; errors name the key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "OPENLINE_"
+
+
+class ConfigError(ValueError):
+    """Raised with one line per offending key."""
+
+
+class DatabaseSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # FULL makes every acknowledged write survive a power cut, not only a process crash.
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
+    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+    pool_size: int = Field(10, ge=1, le=500)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path("./openline-data")
+    database_url: str | None = None
+    public_url: str | None = None
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    database: DatabaseSettings = DatabaseSettings()
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid_format(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
+            raise ValueError("must be 'AC' followed by 32 hex digits")
+        return "AC" + value[2:].lower() if value else value
+
+    @field_validator("auth_token")
+    @classmethod
+    def _auth_token_format(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", value.get_secret_value()):
+            raise ValueError("must be 32 hex digits")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_format(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _credentials_in_pairs(self) -> Settings:
+        if (self.account_sid is None) != (self.auth_token is None):
+            raise ValueError("account_sid and auth_token (OPENLINE_ACCOUNT_SID, OPENLINE_AUTH_TOKEN) go together")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'openline.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach this server, for links Openline hands out."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; ``overrides`` are command-line values (None means not given)."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file not found: {config_file}")
+
+    class _FromFile(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+            if config_file is not None:
+                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            return tuple(sources)
+
+    try:
+        return _FromFile(**given)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            key = ".".join(str(part) for part in loc) or "settings"
+            where = f"{key} ({_env_name(loc)})" if loc else key
+            lines.append(f"{where}: {error['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+    except ValueError as exc:  # a TOML syntax error
+        raise ConfigError(f"invalid config file {config_file}: {exc}") from None

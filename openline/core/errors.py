@@ -1,0 +1,115 @@
+"""The error catalogue: every Twilio error code Openline answers with, in one place.
+
+API errors carry their wire answer (code + HTTP status). Delivery and webhook codes
+(3xxxx, 1xxxx) have no HTTP status of their own: they end up in a resource's
+``error_code`` or in an alert, so their status here is what Twilio shows for them (400).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    code: int
+    status: int
+    title: str
+    description: str
+
+
+def _spec(code: int, status: int, title: str, description: str = "") -> ErrorSpec:
+    return ErrorSpec(code, status, title, description or title)
+
+
+CATALOGUE: dict[int, ErrorSpec] = {
+    s.code: s
+    for s in (
+        _spec(10001, 400, "Account is not active", "The account is suspended or closed, so it cannot do this."),
+        _spec(11200, 400, "HTTP retrieval failure", "The webhook request failed: connection error, timeout or a non-2xx answer."),
+        _spec(11205, 400, "HTTP connection failure", "Openline could not connect to the webhook URL."),
+        _spec(11206, 400, "HTTP protocol violation", "The webhook answer was not valid HTTP."),
+        _spec(11210, 400, "HTTP bad host name", "The webhook URL's host name could not be resolved."),
+        _spec(11215, 400, "HTTP too many redirects", "The webhook URL redirected too many times."),
+        _spec(11220, 400, "SSL/TLS handshake error", "The TLS handshake with the webhook URL failed."),
+        _spec(11237, 400, "Certificate invalid", "The webhook server's certificate could not be verified."),
+        _spec(12100, 400, "Document parse failure", "The TwiML returned by the webhook could not be parsed."),
+        _spec(12200, 400, "Schema validation warning", "The TwiML contains a verb or attribute Openline does not know."),
+        _spec(12300, 400, "Invalid Content-Type", "The webhook answered with a content type that is not TwiML or text."),
+        _spec(14101, 400, "'To' attribute is invalid", "A <Message> verb names an invalid 'to' address."),
+        _spec(14107, 400, "SMS send rate limit exceeded", "Too many TwiML replies were sent."),
+        _spec(20001, 400, "Invalid parameter", "A request parameter is missing or invalid."),
+        _spec(20003, 401, "Authenticate", "The credentials are wrong or may not be used for this resource."),
+        _spec(20004, 405, "Method not allowed", "The HTTP method is not allowed on this resource."),
+        _spec(20005, 403, "Account not active", "The account is suspended or closed."),
+        _spec(20008, 403, "Test credentials", "This resource is not accessible with test credentials."),
+        _spec(20403, 403, "Forbidden", "The credentials may not perform this operation."),
+        _spec(20404, 404, "Not found", "The requested resource was not found."),
+        _spec(20413, 413, "Request too large", "The request body is larger than Openline accepts."),
+        _spec(20415, 415, "Unsupported media type", "Send the parameters form-encoded (application/x-www-form-urlencoded)."),
+        _spec(20429, 429, "Too many requests", "Too many requests: slow down and retry."),
+        _spec(20500, 500, "Internal server error", "Openline failed to handle the request."),
+        _spec(20503, 503, "Service unavailable", "Openline is temporarily unable to handle the request."),
+        _spec(21211, 400, "Invalid 'To' phone number", "The 'To' number is not a valid phone number."),
+        _spec(21212, 400, "Invalid 'From' number", "The 'From' number is not a valid phone number or sender ID."),
+        _spec(21401, 400, "Invalid phone number", "The phone number is not a valid E.164 number."),
+        _spec(21408, 400, "Permission to send an SMS has not been enabled for the region",
+              "Sending to the country or region of the 'To' number is not enabled."),
+        _spec(21421, 400, "PhoneNumber is invalid", "The PhoneNumber parameter is not a valid phone number."),
+        _spec(21422, 400, "PhoneNumber is not available", "That phone number cannot be provisioned."),
+        _spec(21451, 400, "Invalid area code", "The AreaCode parameter is not a valid area code."),
+        _spec(21452, 400, "No phone numbers found", "No phone numbers match the request."),
+        _spec(21470, 400, "Invalid AccountSid", "The path does not name a valid account SID."),
+        _spec(21602, 400, "Message body is required", "A message needs a Body or at least one MediaUrl."),
+        _spec(21603, 400, "'From' is required", "A message needs a 'From' number or a MessagingServiceSid."),
+        _spec(21604, 400, "'To' is required", "A message needs a 'To' number."),
+        _spec(21606, 400, "'From' is not a valid message-capable number for this account",
+              "The 'From' number is not owned by this account or cannot send messages."),
+        _spec(21610, 400, "Attempt to send to unsubscribed recipient",
+              "The recipient replied STOP to this sender; they must reply START first."),
+        _spec(21611, 400, "Queue full", "The 'From' number has too many queued messages."),
+        _spec(21612, 400, "Unreachable 'To' number", "The 'To' number cannot be reached from this 'From' number."),
+        _spec(21614, 400, "'To' is not a mobile number", "The 'To' number cannot receive SMS."),
+        _spec(21617, 400, "Body too long", "The message body exceeds the 1600 character limit."),
+        _spec(21620, 400, "Invalid media URL", "A MediaUrl is not a valid http(s) URL."),
+        _spec(21623, 400, "Too many media", "A message can carry at most 10 MediaUrl values."),
+        _spec(21701, 400, "Invalid messaging service", "The MessagingServiceSid does not name a service of this account."),
+        _spec(21703, 400, "Messaging service has no senders", "The messaging service has no phone numbers or sender IDs."),
+        _spec(30001, 400, "Queue overflow", "The message expired in the queue before it could be sent."),
+        _spec(30002, 400, "Account suspended", "The account was suspended before the message was sent."),
+        _spec(30003, 400, "Unreachable destination handset", "The handset is switched off or unreachable."),
+        _spec(30004, 400, "Message blocked", "The destination blocked the message."),
+        _spec(30005, 400, "Unknown destination handset", "The destination number is unknown or no longer in service."),
+        _spec(30006, 400, "Landline or unreachable carrier", "The destination is a landline or its carrier is unreachable."),
+        _spec(30007, 400, "Message filtered", "The carrier filtered the message."),
+        _spec(30008, 400, "Unknown error", "The carrier failed the message for an unknown reason."),
+        _spec(35111, 400, "Invalid ScheduleType", "ScheduleType must be 'fixed'."),
+        _spec(35114, 400, "Scheduling does not support this timestamp",
+              "SendAt must be at least 15 minutes in the future."),
+        _spec(35115, 400, "SendAt is too far in the future", "SendAt must be at most 35 days in the future."),
+        _spec(35118, 400, "MessagingServiceSid is required to schedule a message",
+              "Scheduled messages must be sent through a messaging service."),
+        _spec(60200, 400, "Invalid parameter", "A Verify request parameter is missing or invalid."),
+        _spec(60202, 429, "Max check attempts reached", "Too many check attempts for this verification."),
+        _spec(60203, 429, "Max send attempts reached", "Too many sends to this destination."),
+    )
+}
+
+
+class OpenlineError(Exception):
+    """Root of every error Openline raises on purpose."""
+
+
+class TwilioError(OpenlineError):
+    """An error with its wire answer: Twilio's code and the HTTP status it travels with."""
+
+    def __init__(self, code: int, message: str | None = None, *, status: int | None = None) -> None:
+        spec = CATALOGUE.get(code)
+        self.code = code
+        self.status = status if status is not None else (spec.status if spec else 400)
+        self.message = message or (spec.description if spec else "Error")
+        super().__init__(f"{code}: {self.message}")
+
+
+def lookup(code: int) -> ErrorSpec | None:
+    return CATALOGUE.get(code)

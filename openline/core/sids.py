@@ -1,0 +1,51 @@
+"""Twilio-style resource identifiers: a two-letter prefix and 32 lowercase hex digits."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from enum import Enum
+
+
+class SidPrefix(str, Enum):
+    ACCOUNT = "AC"
+    API_KEY = "SK"
+    APPLICATION = "AP"
+    INCOMING_PHONE_NUMBER = "PN"
+    MESSAGE = "SM"
+    MMS = "MM"
+    MEDIA = "ME"
+    MESSAGING_SERVICE = "MG"
+    ALERT = "NO"
+    CALL = "CA"
+    RECORDING = "RE"
+    VERIFY_SERVICE = "VA"
+    VERIFICATION = "VE"
+
+
+_SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+_TOKEN_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def new_sid(prefix: SidPrefix) -> str:
+    return prefix.value + secrets.token_hex(16)
+
+
+def is_sid(value: str, prefix: SidPrefix | None = None) -> bool:
+    if not _SID_RE.match(value):
+        return False
+    return prefix is None or value[:2] == prefix.value
+
+
+def new_auth_token() -> str:
+    return secrets.token_hex(16)
+
+
+def is_auth_token(value: str) -> bool:
+    return bool(_TOKEN_RE.match(value))
+
+
+def new_key_secret() -> str:
+    # Twilio key secrets are 32 alphanumeric characters.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(32))

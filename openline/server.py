@@ -1,0 +1,68 @@
+"""`openline serve`: one process running the API (and, as they arrive, the workers)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import sys
+
+import uvicorn
+
+from openline.app import StartupError, build, prepare_schema
+from openline.config import Settings
+
+log = logging.getLogger("openline")
+
+
+async def _run(settings: Settings) -> int:
+    prepare_schema(settings, migrate_now=False)
+    app = build(settings)
+    try:
+        result = await app.bootstrap()
+        default = result.account if result else await app.services.accounts.default_account()
+        config = uvicorn.Config(app.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
+                                access_log=settings.log_level == "debug", lifespan="off", server_header=False)
+        server = uvicorn.Server(config)
+        # Bind first, so that the banner names the real port (also with --port 0).
+        listener = _listen(settings.host, settings.port)
+        port = listener.getsockname()[1]
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        base = settings.public_url or f"http://{host}:{port}"
+        app.asgi.bound_to(base)
+        lines = [f"Openline is running at {base}",
+                 f"  database: {app.db.dialect.name}"]
+        if default is not None:
+            lines += [f"  Account SID: {default.sid}", f"  Auth Token:  {default.auth_token}"]
+        print("\n".join(lines), flush=True)
+        await server.serve(sockets=[listener])
+        return 0
+    finally:
+        await app.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings) -> int:
+    try:
+        import uvloop
+
+        return uvloop.run(_run(settings))
+    except ImportError:  # uvloop is optional (not on every platform)
+        return asyncio.run(_run(settings))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        sys.stdout.flush()

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openline.core.entities import Account, AccountStatus, ApiKey, KeyType
+from openline.storage import schema
+from openline.storage.paging import Cursor, Page
+from openline.storage.repositories.base import TableRepository
+
+
+class AccountRepository(TableRepository[Account]):
+    table = schema.accounts
+    entity = Account
+    enums = {"status": AccountStatus}
+
+    async def page_visible_to(
+        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor,
+        friendly_name: str | None = None, status: AccountStatus | None = None,
+    ) -> Page[Account]:
+        """The account itself and the subaccounts it owns."""
+        c = self.table.c
+        where = [or_(c.sid == account_sid, c.owner_account_sid == account_sid)]
+        if friendly_name is not None:
+            where.append(c.friendly_name == friendly_name)
+        if status is not None:
+            where.append(c.status == status.value)
+        return await self.page(conn, where, size, cursor)
+
+    async def any_exists(self, conn: AsyncConnection) -> bool:
+        return (await conn.execute(select(self.table.c.id).limit(1))).first() is not None
+
+    async def all(self, conn: AsyncConnection) -> list[Account]:
+        rows = (await conn.execute(select(self.table).order_by(self.table.c.id))).all()
+        return [self._entity(row) for row in rows]
+
+
+class ApiKeyRepository(TableRepository[ApiKey]):
+    table = schema.api_keys
+    entity = ApiKey
+    enums = {"key_type": KeyType}
+
+    async def page_for(self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor) -> Page[ApiKey]:
+        return await self.page(conn, [self.table.c.account_sid == account_sid], size, cursor)

@@ -1,0 +1,89 @@
+"""One generic table-backed repository; each aggregate's repository narrows it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openline.storage.paging import Cursor, Page, after_token, before_token
+
+E = TypeVar("E")
+
+
+def _to_db(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+class TableRepository(Generic[E]):
+    table: ClassVar[Table]
+    entity: ClassVar[type[Any]]
+    enums: ClassVar[Mapping[str, type[Enum]]] = {}
+
+    def __init__(self) -> None:
+        self._fields = [f.name for f in dataclasses.fields(self.entity)]
+
+    def _entity(self, row: Any) -> E:
+        data = row._mapping
+        values = {name: data[name] for name in self._fields}
+        for name, enum in self.enums.items():
+            values[name] = enum(values[name])
+        return self.entity(**values)  # type: ignore[no-any-return]
+
+    async def insert(self, conn: AsyncConnection, item: E) -> E:
+        values = {name: _to_db(getattr(item, name)) for name in self._fields}
+        await conn.execute(insert(self.table).values(**values))
+        return item
+
+    async def get(self, conn: AsyncConnection, sid: str, *, account_sids: Iterable[str] | None = None) -> E | None:
+        query = select(self.table).where(self.table.c.sid == sid)
+        if account_sids is not None:
+            query = query.where(self.table.c.account_sid.in_(list(account_sids)))
+        row = (await conn.execute(query)).first()
+        return self._entity(row) if row else None
+
+    async def find(self, conn: AsyncConnection, *where: ColumnElement[bool]) -> E | None:
+        row = (await conn.execute(select(self.table).where(*where).limit(1))).first()
+        return self._entity(row) if row else None
+
+    async def update(self, conn: AsyncConnection, sid: str, values: Mapping[str, Any]) -> E | None:
+        if values:
+            clean = {key: _to_db(value) for key, value in values.items()}
+            await conn.execute(update(self.table).where(self.table.c.sid == sid).values(**clean))
+        return await self.get(conn, sid)
+
+    async def delete(self, conn: AsyncConnection, sid: str) -> bool:
+        result = await conn.execute(delete(self.table).where(self.table.c.sid == sid))
+        return bool(result.rowcount)
+
+    async def count(self, conn: AsyncConnection, *where: ColumnElement[bool]) -> int:
+        value = (await conn.execute(select(func.count()).select_from(self.table).where(*where))).scalar_one()
+        return int(value)
+
+    async def page(
+        self, conn: AsyncConnection, where: Sequence[ColumnElement[bool]], size: int, cursor: Cursor
+    ) -> Page[E]:
+        """Newest first. Fetches one extra row to know whether another page follows."""
+        row_id = self.table.c.id
+        query = select(self.table).where(*where)
+        if cursor.before_id is not None:
+            rows = list((await conn.execute(
+                query.where(row_id > cursor.before_id).order_by(row_id.asc()).limit(size + 1))).all())
+            has_more_newer = len(rows) > size
+            rows = rows[:size][::-1]
+            has_more_older = True
+        else:
+            if cursor.after_id is not None:
+                query = query.where(row_id < cursor.after_id)
+            rows = list((await conn.execute(query.order_by(row_id.desc()).limit(size + 1))).all())
+            has_more_older = len(rows) > size
+            rows = rows[:size]
+            has_more_newer = cursor.after_id is not None
+        items = [self._entity(row) for row in rows]
+        next_token = after_token(rows[-1].id) if rows and has_more_older else None
+        previous_token = before_token(rows[0].id) if rows and has_more_newer else None
+        return Page(items, next_token, previous_token)

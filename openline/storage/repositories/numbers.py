@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openline.core.entities import Application, IncomingPhoneNumber, NumberType
+from openline.storage import schema
+from openline.storage.paging import Cursor, Page
+from openline.storage.repositories.base import TableRepository
+
+
+class ApplicationRepository(TableRepository[Application]):
+    table = schema.applications
+    entity = Application
+
+    async def page_for(
+        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor, friendly_name: str | None = None
+    ) -> Page[Application]:
+        c = self.table.c
+        where: list[ColumnElement[bool]] = [c.account_sid == account_sid]
+        if friendly_name is not None:
+            where.append(c.friendly_name == friendly_name)
+        return await self.page(conn, where, size, cursor)
+
+
+class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
+    table = schema.incoming_phone_numbers
+    entity = IncomingPhoneNumber
+    enums = {"number_type": NumberType}
+
+    async def by_number(self, conn: AsyncConnection, phone_number: str) -> IncomingPhoneNumber | None:
+        return await self.find(conn, self.table.c.phone_number == phone_number)
+
+    async def taken_among(self, conn: AsyncConnection, candidates: list[str]) -> set[str]:
+        if not candidates:
+            return set()
+        column = self.table.c.phone_number
+        rows = await conn.execute(select(column).where(column.in_(candidates)))
+        return {row[0] for row in rows}
+
+    async def page_for(
+        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor, *,
+        friendly_name: str | None = None, phone_number: str | None = None,
+        number_type: NumberType | None = None, origin: str | None = None,
+    ) -> Page[IncomingPhoneNumber]:
+        c = self.table.c
+        where: list[ColumnElement[bool]] = [c.account_sid == account_sid]
+        if friendly_name is not None:
+            where.append(c.friendly_name == friendly_name)
+        if phone_number is not None:
+            # Twilio matches a partial number ("555") anywhere in the E.164 form.
+            where.append(c.phone_number.contains(phone_number, autoescape=True))
+        if number_type is not None:
+            where.append(c.number_type == number_type.value)
+        if origin is not None:
+            where.append(c.origin == origin)
+        return await self.page(conn, where, size, cursor)

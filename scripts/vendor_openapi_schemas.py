@@ -1,0 +1,66 @@
+"""Copy the component schemas Openline answers with out of Twilio's OpenAPI specs.
+
+Run when an issue adds resources: ``python scripts/vendor_openapi_schemas.py``. The result,
+``openline/api/openapi_schemas.json``, is package data that ``GET /openapi.json`` serves; the
+specs themselves (MIT licensed, see shared/reference/twilio-oai/LICENSE) are not shipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT.parent / "shared" / "reference" / "twilio-oai"
+OUT = ROOT / "openline" / "api" / "openapi_schemas.json"
+
+# Openline schema name -> (spec file, Twilio component name)
+WANTED = {
+    "account": ("twilio_api_v2010.json", "api.v2010.account"),
+    "key": ("twilio_api_v2010.json", "api.v2010.account.key"),
+    "new_key": ("twilio_api_v2010.json", "api.v2010.account.new_key"),
+    "application": ("twilio_api_v2010.json", "api.v2010.account.application"),
+    "incoming_phone_number": ("twilio_api_v2010.json", "api.v2010.account.incoming_phone_number"),
+    "available_phone_number_country": ("twilio_api_v2010.json", "api.v2010.account.available_phone_number_country"),
+    "available_phone_number": (
+        "twilio_api_v2010.json",
+        "api.v2010.account.available_phone_number_country.available_phone_number_local",
+    ),
+}
+
+
+def _refs(node: object) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def main() -> int:
+    out: dict[str, object] = {}
+    specs: dict[str, dict] = {}
+    for name, (file, component) in WANTED.items():
+        spec = specs.setdefault(file, json.loads((SPECS / file).read_text()))
+        schemas = spec["components"]["schemas"]
+        out[name] = schemas[component]
+        pending = _refs(schemas[component])
+        while pending:  # enums referenced by the schema, kept under their own names
+            ref = pending.pop()
+            if ref not in out:
+                out[ref] = schemas[ref]
+                pending |= _refs(schemas[ref])
+    OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {len(out)} schemas to {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
