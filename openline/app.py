@@ -148,7 +148,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         for name in PRODUCTS
     }
     root = Starlette(routes=system.routes(health, lambda: openapi.build(product_operations), errors_base))
-    root.router.default = system.not_found  # type: ignore[assignment]
+    root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url
     return Openline(settings, db, clock, blobs, services, asgi, product_operations)

@@ -31,15 +31,15 @@ class DatabaseSettings(BaseModel):
 
     # FULL makes every acknowledged write survive a power cut, not only a process crash.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
-    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
-    pool_size: int = Field(10, ge=1, le=500)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    pool_size: int = Field(default=10, ge=1, le=500)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
     host: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
     data_dir: Path = Path("./openline-data")
     database_url: str | None = None
     public_url: str | None = None

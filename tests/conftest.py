@@ -8,11 +8,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
-from tests.support.server import OpenlineServer
 from twilio.rest import Client
 
 from tests.support.schemas import ERROR_KEYS, validate
+from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
 
 ADMIN_URL = os.environ.get("OPENLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

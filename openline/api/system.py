@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from openline import __version__
 from openline.api.framework import error_response, json_response
@@ -70,6 +71,9 @@ def routes(health: Callable[[], Awaitable[dict[str, Any]]], openapi: Callable[[]
     ]
 
 
-async def not_found(request: Request) -> Response:
-    return error_response(TwilioError(20404, f"The requested resource {request.url.path} was not found"),
-                          (request.scope.get("openline") or {}).get("errors_base", ""))
+async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """ASGI default for every router: Twilio's 404 envelope, never an HTML page."""
+    request = Request(scope, receive)
+    response = error_response(TwilioError(20404, f"The requested resource {request.url.path} was not found"),
+                              (scope.get("openline") or {}).get("errors_base", ""))
+    await response(scope, receive, send)

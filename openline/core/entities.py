@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 
-class AccountStatus(str, Enum):
+class AccountStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     CLOSED = "closed"
 
 
-class KeyType(str, Enum):
+class KeyType(StrEnum):
     # Twilio's key types: a main key may manage accounts and keys, a standard key may not.
     STANDARD = "standard"
     MAIN = "main"
@@ -77,7 +77,7 @@ class Application:
     date_updated: datetime
 
 
-class NumberType(str, Enum):
+class NumberType(StrEnum):
     LOCAL = "local"
     MOBILE = "mobile"
     TOLL_FREE = "tollfree"

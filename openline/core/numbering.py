@@ -10,7 +10,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
@@ -52,7 +52,7 @@ def parse_e164(text: str) -> ParsedNumber | None:
     if not phonenumbers.is_possible_number(number):
         return None
     region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
-        number.country_code
+        number.country_code or 0
     )
     return ParsedNumber(
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
@@ -89,7 +89,7 @@ class AvailableNumber:
     region: str | None
 
 
-@lru_cache(maxsize=None)
+@cache
 def countries() -> tuple[tuple[str, str, tuple[NumberType, ...]], ...]:
     """(ISO code, English name, kinds with numbers) for every country the inventory serves."""
     result = []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from enum import Enum
+from enum import StrEnum
 
 
-class SidPrefix(str, Enum):
+class SidPrefix(StrEnum):
     ACCOUNT = "AC"
     API_KEY = "SK"
     APPLICATION = "AP"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-class SchemaStatus(str, Enum):
+class SchemaStatus(StrEnum):
     CURRENT = "current"
     EMPTY = "empty"  # no Openline tables yet
     BEHIND = "behind"  # older revision: `openline migrate` brings it forward

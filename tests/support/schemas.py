@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,12 @@ SPEC_FILES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def spec(product: str) -> dict[str, Any]:
     return dict(json.loads((SPEC_DIR / SPEC_FILES[product]).read_text()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _templates(product: str) -> list[tuple[re.Pattern[str], str]]:
     out = []
     for template in spec(product)["paths"]:

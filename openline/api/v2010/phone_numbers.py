@@ -7,13 +7,14 @@ from typing import Any
 
 from openline.api.envelopes import PageRequest
 from openline.api.framework import Call, Operation, empty_response, json_response
-from openline.api.params import Field, boolean, http_method, integer, one_of, optional_sid, read_fields, text, url
+from openline.api.params import Field, boolean, http_method, one_of, optional_sid, read_fields, text, url
 from openline.api.services import ApiServices, principal
 from openline.api.v2010 import ROOT, account_uri
 from openline.core.dates import rfc2822
 from openline.core.entities import IncomingPhoneNumber, NumberType
 from openline.core.errors import TwilioError
 from openline.core.numbering import AvailableNumber, contains_pattern, countries, country_kinds
+from openline.storage.paging import Page
 
 NUMBER_FIELDS: dict[str, Field] = {
     "FriendlyName": Field("friendly_name", text),
@@ -181,10 +182,9 @@ def operations(s: ApiServices) -> list[Operation]:
 
     async def list_countries(call: Call) -> Any:
         account = await s.path_account(call)
-        return json_response({
-            "countries": [country_json(account.sid, code, name, kinds) for code, name, kinds in countries()],
-            "uri": call.request.url.path,
-        })
+        items = [country_json(account.sid, code, name, kinds) for code, name, kinds in countries()]
+        # The inventory answers in one page, in the 2010 envelope the spec gives it.
+        return json_response(PageRequest(call).envelope_2010("countries", items, Page(items, None, None)))
 
     async def fetch_country(call: Call) -> Any:
         account = await s.path_account(call)
@@ -197,9 +197,7 @@ def operations(s: ApiServices) -> list[Operation]:
             await s.path_account(call)
             code = _country(call)
             form = call.form
-            size = integer("PageSize", form.get("PageSize") or "20")
-            if size < 1:
-                raise TwilioError(20001, "PageSize must be at least 1")
+            size = PageRequest(call).size
             contains = None
             if form.get("Contains"):
                 contains = contains_pattern(form.get("Contains") or "")
@@ -219,8 +217,9 @@ def operations(s: ApiServices) -> list[Operation]:
                 wanted = form.get(name)
                 if wanted:
                     found = [a for a in found if (getattr(a, attribute) or "").lower() == wanted.lower()]
-            return json_response({"available_phone_numbers": [available_json(a) for a in found],
-                                  "uri": call.request.url.path})
+            items = [available_json(a) for a in found]
+            return json_response(PageRequest(call).envelope_2010("available_phone_numbers", items,
+                                                                 Page(items, None, None)))
 
         return handler
 

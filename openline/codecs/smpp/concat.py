@@ -41,6 +41,7 @@ _ESCAPE: Final = 0x1B
 _SINGLE: Final[dict[Alphabet, int]] = {Alphabet.GSM7: 160, Alphabet.UCS2: 70, Alphabet.BINARY: 140}
 _MULTI_UDH8: Final[dict[Alphabet, int]] = {Alphabet.GSM7: 153, Alphabet.UCS2: 67, Alphabet.BINARY: 134}
 _MULTI_UDH16: Final[dict[Alphabet, int]] = {Alphabet.GSM7: 152, Alphabet.UCS2: 66, Alphabet.BINARY: 133}
+TP_USER_DATA: Final = 140  # octets of user data in one SMS (TS 23.040 §9.2.3.16)
 MAX_PAYLOAD: Final = 0xFFFF  # message_payload TLV length field is 2 octets
 
 
@@ -179,6 +180,10 @@ def build_parts(
             # Septets start at the first septet boundary after the UDH (TS 23.040 §9.2.3.24).
             fill = (7 - (len(udh) * 8) % 7) % 7
             body = udh + pack_gsm(payload, fill)
+            if len(body) > TP_USER_DATA:
+                # A full part ending in CR would need the doubled CR of TS 23.038 §6.1.2.3.1 and
+                # one octet more than TP-User-Data holds; send it undoubled instead.
+                body = udh + pack_gsm(payload, fill, double_final_cr=False)
         else:
             body = udh + payload
         out.append(PartFields(esm_class | ESM_CLASS_UDHI, data_coding, body, ()))

@@ -155,9 +155,15 @@ def decode_text(data_coding: int, payload: bytes, *, packed: bool = False, stric
     return payload.decode("latin-1")
 
 
-def pack_gsm(septets: bytes, fill_bits: int = 0) -> bytes:
-    """Pack septets; if 7 bits of the last octet would be spare, fill them with CR (§6.1.2.3.1)."""
-    if (fill_bits + 7 * len(septets)) % 8 == 1:
+def pack_gsm(septets: bytes, fill_bits: int = 0, *, double_final_cr: bool = True) -> bytes:
+    """Pack septets with the CR rules of TS 23.038 §6.1.2.3.1.
+
+    7 spare bits in the last octet are filled with CR (else they would read as a trailing '@');
+    and a message that really ends in CR exactly on an octet boundary gets a second CR, so the
+    receiver cannot mistake the wanted CR for padding ("<CR><CR>" displays the same as "<CR>").
+    """
+    bits = fill_bits + 7 * len(septets)
+    if bits % 8 == 1 or (double_final_cr and bits % 8 == 0 and septets.endswith(bytes([_CR]))):
         septets += bytes([_CR])
     return gsm0338.pack_septets(septets, fill_bits)
 

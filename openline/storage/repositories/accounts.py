@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import Enum
+from typing import ClassVar
+
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -12,7 +16,7 @@ from openline.storage.repositories.base import TableRepository
 class AccountRepository(TableRepository[Account]):
     table = schema.accounts
     entity = Account
-    enums = {"status": AccountStatus}
+    enums: ClassVar[Mapping[str, type[Enum]]] = {"status": AccountStatus}
 
     async def page_visible_to(
         self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor,
@@ -38,7 +42,7 @@ class AccountRepository(TableRepository[Account]):
 class ApiKeyRepository(TableRepository[ApiKey]):
     table = schema.api_keys
     entity = ApiKey
-    enums = {"key_type": KeyType}
+    enums: ClassVar[Mapping[str, type[Enum]]] = {"key_type": KeyType}
 
     async def page_for(self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor) -> Page[ApiKey]:
         return await self.page(conn, [self.table.c.account_sid == account_sid], size, cursor)

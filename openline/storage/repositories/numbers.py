@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import Enum
+from typing import ClassVar
+
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,7 +30,7 @@ class ApplicationRepository(TableRepository[Application]):
 class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
     table = schema.incoming_phone_numbers
     entity = IncomingPhoneNumber
-    enums = {"number_type": NumberType}
+    enums: ClassVar[Mapping[str, type[Enum]]] = {"number_type": NumberType}
 
     async def by_number(self, conn: AsyncConnection, phone_number: str) -> IncomingPhoneNumber | None:
         return await self.find(conn, self.table.c.phone_number == phone_number)

@@ -4,6 +4,8 @@ Migrations are forward-only: each one spells out its own tables rather than impo
 the current schema module, so that replaying history always builds the same database.
 """
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -13,7 +15,7 @@ down_revision = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
-def _stamps() -> list[sa.Column]:
+def _stamps() -> list[sa.Column[datetime]]:
     return [sa.Column("date_created", sa.DateTime(), nullable=False),
             sa.Column("date_updated", sa.DateTime(), nullable=False)]
 
