@@ -16,6 +16,7 @@ from starlette.routing import Router
 
 from openline.api import openapi, system
 from openline.api.framework import Operation, build_routes
+from openline.api.limits import ConcurrencyLimiter
 from openline.api.products import PRODUCTS, ProductRouter
 from openline.api.services import ApiServices
 from openline.api.v2010 import accounts as accounts_api
@@ -142,8 +143,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
         return {"database": db.dialect.name}
 
+    limiter = ConcurrencyLimiter(settings.api.max_concurrent_requests_per_account)
     products = {
-        name: Router(routes=build_routes(product_operations.get(name, []), authenticator),
+        name: Router(routes=build_routes(product_operations.get(name, []), authenticator, limiter),
                      default=system.not_found)
         for name in PRODUCTS
     }

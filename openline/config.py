@@ -35,6 +35,13 @@ class DatabaseSettings(BaseModel):
     pool_size: int = Field(default=10, ge=1, le=500)
 
 
+class ApiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Twilio allows about 100 requests in flight per account before answering 20429.
+    max_concurrent_requests_per_account: int = Field(default=100, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
@@ -48,6 +55,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     database: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
 
     @field_validator("account_sid")
     @classmethod

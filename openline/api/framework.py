@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from openline.api.limits import ConcurrencyLimiter
 from openline.api.params import MAX_BODY_BYTES, Form
 from openline.core.errors import TwilioError
 from openline.services.auth import Authenticator, Principal
@@ -131,7 +132,9 @@ async def read_form(request: Request) -> Form:
         raise TwilioError(20001, "The request body is not valid UTF-8") from None
 
 
-def build_routes(operations: Sequence[Operation], authenticator: Authenticator) -> list[Route]:
+def build_routes(
+    operations: Sequence[Operation], authenticator: Authenticator, limiter: ConcurrencyLimiter
+) -> list[Route]:
     """One Starlette route per path, dispatching on method, so a wrong method answers 20004."""
     by_path: dict[str, dict[str, Operation]] = {}
     for op in operations:
@@ -145,11 +148,13 @@ def build_routes(operations: Sequence[Operation], authenticator: Authenticator) 
                 return error_response(TwilioError(20004, f"Method {request.method} is not allowed here"),
                                       links.errors_base)
             try:
-                principal = None
-                if op.authenticated:
-                    principal = await authenticator.authenticate(*_basic_credentials(request))
-                form = await read_form(request)
-                return await op.handler(Call(request, form, principal, links, dict(request.path_params)))
+                if not op.authenticated:
+                    form = await read_form(request)
+                    return await op.handler(Call(request, form, None, links, dict(request.path_params)))
+                principal = await authenticator.authenticate(*_basic_credentials(request))
+                with limiter.slot(principal.account.sid):
+                    form = await read_form(request)
+                    return await op.handler(Call(request, form, principal, links, dict(request.path_params)))
             except TwilioError as error:
                 return error_response(error, links.errors_base)
             except Exception:

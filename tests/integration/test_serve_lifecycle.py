@@ -147,3 +147,36 @@ def test_postgres_needs_migrate_then_serves(postgres_url: str, data_dir: Path) -
     assert ahead.returncode == 1 and "ahead" in ahead.stderr
     refuse_down = run_cli("migrate", "--database-url", postgres_url, "--data-dir", str(data_dir))
     assert refuse_down.returncode == 1 and "ahead" in refuse_down.stderr
+
+
+def test_concurrency_limit_answers_20429(data_dir: Path) -> None:
+    import threading
+    import time
+
+    import httpx
+
+    sid, token = new_credentials()
+    server = OpenlineServer(data_dir, env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token,
+                                           "OPENLINE_API__MAX_CONCURRENT_REQUESTS_PER_ACCOUNT": "1"}).start()
+    release = threading.Event()
+
+    def slow_body():  # type: ignore[no-untyped-def]
+        yield b"FriendlyName="
+        release.wait(10)
+        yield b"slow"
+
+    try:
+        url = f"{server.url}/2010-04-01/Accounts/{sid}/Applications.json"
+        holder = threading.Thread(target=lambda: httpx.post(
+            url, auth=(sid, token), content=slow_body(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=20))
+        holder.start()
+        time.sleep(0.5)
+        refused = httpx.get(url, auth=(sid, token))
+        assert refused.status_code == 429 and refused.json()["code"] == 20429
+        release.set()
+        holder.join()
+        assert httpx.get(url, auth=(sid, token)).status_code == 200
+    finally:
+        release.set()
+        server.stop()
