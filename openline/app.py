@@ -6,30 +6,45 @@ import asyncio
 import logging
 import os
 import random
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Router
 
-from openline.api import openapi, system
+from openline.api import messaging_v1, monitor_v1, openapi, system
+from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
 from openline.api.products import PRODUCTS, ProductRouter
 from openline.api.services import ApiServices
 from openline.api.v2010 import accounts as accounts_api
 from openline.api.v2010 import applications as applications_api
+from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
 from openline.config import Settings
-from openline.core.clock import Clock, SystemClock
+from openline.core.clock import Clock, OffsetClock, SystemClock
 from openline.core.crypto import SecretBox, new_master_key, parse_master_key
 from openline.services.accounts import AccountService, BootstrapResult
+from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator
+from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
+from openline.services.dispatch import Dispatcher, Receipts
+from openline.services.inbound import INBOUND_WEBHOOK, InboundService
+from openline.services.messaging import DISPATCH, MessagingService
+from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.numbers import ApplicationService, PhoneNumberService
+from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
+from openline.services.sandbox_handsets import Handsets
+from openline.services.throughput import Throughput
+from openline.services.urls import PublicUrl
+from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
-from openline.storage import migrate
+from openline.storage import jobs, migrate
 from openline.storage.blobs import BlobStore, DatabaseBlobStore, FileBlobStore
 from openline.storage.database import Database
 from openline.storage.dialect import SqliteOptions
@@ -39,6 +54,19 @@ from openline.storage.repositories import (
     ApplicationRepository,
     IncomingPhoneNumberRepository,
 )
+from openline.storage.repositories.messaging import (
+    AlertRepository,
+    HandsetRepository,
+    MediaRepository,
+    MessageRepository,
+    MessagingServiceRepository,
+    OptOutRepository,
+    ServiceSenderRepository,
+    StickySenderRepository,
+    WebhookAttemptRepository,
+)
+from openline.transports.webhooks import WebhookClient
+from openline.workers.runner import Wakeup, WorkerPool
 
 log = logging.getLogger("openline")
 
@@ -105,21 +133,57 @@ class Openline:
     services: ApiServices
     asgi: ProductRouter
     operations: dict[str, list[Operation]]
+    urls: PublicUrl
+    pools: list[WorkerPool]
+    closers: list[Callable[[], Awaitable[None]]]
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def bootstrap(self) -> BootstrapResult | None:
         token = self.settings.auth_token.get_secret_value().lower() if self.settings.auth_token else None
         return await self.services.accounts.bootstrap(self.settings.account_sid, token)
 
+    def bound_to(self, base_url: str) -> None:
+        self.asgi.bound_to(base_url)
+        if not self.settings.public_url:
+            self.urls.set(base_url)
+
+    async def start_workers(self) -> None:
+        if self.db.dialect.is_sqlite:
+            # One process owns the embedded database: leases left by a crashed run are ours.
+            async with self.db.transaction() as conn:
+                released = await jobs.release_all_leases(conn)
+            if released:
+                log.info("resuming %d jobs interrupted by the last shutdown", released)
+        self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
+
+    async def stop_workers(self) -> None:
+        for pool in self.pools:
+            await pool.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
     async def close(self) -> None:
+        await self.stop_workers()
+        for close in self.closers:
+            await close()
         await self.db.close()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Openline:
-    clock = clock or SystemClock()
+    sandbox_clock = OffsetClock() if settings.sandbox.clock else None
+    clock = clock or sandbox_clock or SystemClock()
     db = Database.open(settings.resolved_database_url, sqlite_options(settings), settings.database.pool_size)
     secrets = SecretBox(load_master_key(settings))
+    urls = PublicUrl(settings.base_url)
+    wakeup = Wakeup()
+
     account_repo, key_repo = AccountRepository(), ApiKeyRepository()
     app_repo, number_repo = ApplicationRepository(), IncomingPhoneNumberRepository()
+    message_repo, media_repo = MessageRepository(), MediaRepository()
+    service_repo, sender_repo = MessagingServiceRepository(), ServiceSenderRepository()
+    opt_out_repo, sticky_repo = OptOutRepository(), StickySenderRepository()
     authenticator = Authenticator(db, account_repo, key_repo)
     services = ApiServices(
         db=db,
@@ -132,10 +196,41 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     blobs: BlobStore = (FileBlobStore(settings.data_dir / "blobs") if db.dialect.is_sqlite
                         else DatabaseBlobStore(db))
 
+    # The SMS pipeline.
+    msg = settings.messaging
+    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
+    webhook_client = WebhookClient()
+    caller = WebhookCaller(db, webhook_client, account_repo, WebhookAttemptRepository(), clock)
+    alerts = AlertService(db, AlertRepository(), clock)
+    callbacks = StatusCallbacks(db, clock, app_repo, service_repo, caller, alerts, msg.status_callback_attempts)
+    messaging = MessagingService(db, clock, msg, wakeup, blobs, message_repo, media_repo, number_repo, app_repo,
+                                 service_repo, sender_repo, opt_out_repo, callbacks)
+    inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
+                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts)
+    receipts = Receipts(clock, message_repo, callbacks)
+    handset_repo = HandsetRepository()
+    sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
+                             receipts, inbound)
+    dispatcher = Dispatcher(db, clock, msg, sandbox, blobs, message_repo, media_repo, number_repo, service_repo,
+                            sender_repo, sticky_repo, opt_out_repo, callbacks,
+                            Throughput(msg.throughput, msg.sender_mps), http)
+    handsets = Handsets(db, handset_repo, media_repo, inbound, urls)
+    pools = [
+        WorkerPool("dispatch", db, clock, {DISPATCH: dispatcher.dispatch, SANDBOX_DELIVER: sandbox.deliver},
+                   wakeup, concurrency=msg.dispatch_concurrency),
+        WorkerPool("webhooks", db, clock, {INBOUND_WEBHOOK: inbound.deliver_webhook,
+                                           STATUS_CALLBACK: callbacks.deliver},
+                   wakeup, concurrency=msg.webhook_concurrency),
+    ]
+
+    admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
-                *phone_numbers_api.operations(services)],
+                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
+        "messaging": messaging_v1.operations(services, admin),
+        "monitor": monitor_v1.operations(services, alerts),
     }
+    sandbox_operations = sandbox_api.operations(services, handsets, sandbox_clock, wakeup)
     errors_base = settings.base_url
 
     async def health() -> dict[str, Any]:
@@ -149,11 +244,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                      default=system.not_found)
         for name in PRODUCTS
     }
-    root = Starlette(routes=system.routes(health, lambda: openapi.build(product_operations), errors_base))
+    products["api"].routes.append(messages_api.media_content_route(services, messaging))
+    documented = {**product_operations, "": sandbox_operations}
+    root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base),
+                             *build_routes(sandbox_operations, authenticator, limiter)])
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url
-    return Openline(settings, db, clock, blobs, services, asgi, product_operations)
+    return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools,
+                    [webhook_client.aclose, http.aclose])
 
 
 def data_dir_path(settings: Settings) -> Path:

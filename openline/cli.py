@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
+    serve.add_argument("--sandbox-clock", action="store_true", default=None,
+                       help="let POST /sandbox/v1/Clock move Openline's clock forward (tests, demos)")
 
     migrate_cmd = sub.add_parser("migrate", help="bring the database schema up to date")
     _common(migrate_cmd)
@@ -57,6 +59,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        sandbox={"clock": True} if getattr(args, "sandbox_clock", None) else None,
     )
 
 

@@ -42,6 +42,30 @@ class ApiSettings(BaseModel):
     max_concurrent_requests_per_account: int = Field(default=100, ge=1)
 
 
+class MessagingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Off: the carrier's own throughput governs. "twilio": Twilio's per-number-type defaults
+    # (long code 1 MPS, toll-free 3, short code 100), for realistic pacing in tests.
+    throughput: Literal["off", "twilio"] = "off"
+    sender_mps: dict[str, float] = Field(default_factory=dict)  # per-sender override, e.g. {"+15551234567" = 5}
+    max_queue_per_sender: int = Field(default=100_000, ge=1)  # beyond it: 21611
+    default_validity_period: int = Field(default=36_000, ge=1, le=36_000)
+    price_per_segment: dict[str, str] = Field(default_factory=lambda: {"default": "0.0079"})
+    price_unit: str = "USD"
+    status_callback_attempts: int = Field(default=6, ge=1, le=50)
+    media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    dispatch_concurrency: int = Field(default=64, ge=1)
+    webhook_concurrency: int = Field(default=64, ge=1)
+
+
+class SandboxSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delivery_delay_seconds: float = Field(default=0.05, ge=0)  # queued → delivered, on the sandbox clock
+    clock: bool = False  # `--sandbox-clock`: POST /sandbox/v1/Clock moves Openline's time forward
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
@@ -56,6 +80,8 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     database: DatabaseSettings = DatabaseSettings()
     api: ApiSettings = ApiSettings()
+    messaging: MessagingSettings = MessagingSettings()
+    sandbox: SandboxSettings = SandboxSettings()
 
     @field_validator("account_sid")
     @classmethod

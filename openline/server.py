@@ -29,11 +29,12 @@ async def _run(settings: Settings) -> int:
         port = listener.getsockname()[1]
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         base = settings.public_url or f"http://{host}:{port}"
-        app.asgi.bound_to(base)
+        app.bound_to(base)
         lines = [f"Openline is running at {base}",
                  f"  database: {app.db.dialect.name}"]
         if default is not None:
             lines += [f"  Account SID: {default.sid}", f"  Auth Token:  {default.auth_token}"]
+        await app.start_workers()
         print("\n".join(lines), flush=True)
         await server.serve(sockets=[listener])
         return 0

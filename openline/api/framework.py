@@ -97,7 +97,7 @@ def links_for(request: Request) -> Links:
                  state.get("errors_base", str(request.base_url).rstrip("/")))
 
 
-def _basic_credentials(request: Request) -> tuple[str, str]:
+def basic_credentials(request: Request) -> tuple[str, str]:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
@@ -151,7 +151,7 @@ def build_routes(
                 if not op.authenticated:
                     form = await read_form(request)
                     return await op.handler(Call(request, form, None, links, dict(request.path_params)))
-                principal = await authenticator.authenticate(*_basic_credentials(request))
+                principal = await authenticator.authenticate(*basic_credentials(request))
                 with limiter.slot(principal.account.sid):
                     form = await read_form(request)
                     return await op.handler(Call(request, form, principal, links, dict(request.path_params)))

@@ -31,6 +31,8 @@ class Account:
     auth_token: str
     date_created: datetime
     date_updated: datetime
+    media_auth_required: bool = False
+    alpha_sender_enabled: bool = True
 
     @property
     def is_subaccount(self) -> bool:

@@ -75,6 +75,12 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(21623, 400, "Too many media", "A message can carry at most 10 MediaUrl values."),
         _spec(21701, 400, "Invalid messaging service", "The MessagingServiceSid does not name a service of this account."),
         _spec(21703, 400, "Messaging service has no senders", "The messaging service has no phone numbers or sender IDs."),
+        _spec(21710, 409, "Phone number already in the messaging service",
+              "The phone number is already a sender of this messaging service."),
+        _spec(21712, 409, "Phone number associated with another messaging service",
+              "A phone number can be a sender of only one messaging service; remove it from the other first."),
+        _spec(21715, 400, "Phone number lacks messaging capabilities",
+              "A phone number needs SMS or MMS capability to be added to a messaging service."),
         _spec(30001, 400, "Queue overflow", "The message expired in the queue before it could be sent."),
         _spec(30002, 400, "Account suspended", "The account was suspended before the message was sent."),
         _spec(30003, 400, "Unreachable destination handset", "The handset is switched off or unreachable."),
@@ -92,6 +98,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(60200, 400, "Invalid parameter", "A Verify request parameter is missing or invalid."),
         _spec(60202, 429, "Max check attempts reached", "Too many check attempts for this verification."),
         _spec(60203, 429, "Max send attempts reached", "Too many sends to this destination."),
+        _spec(90007, 400, "Invalid validity period value", "ValidityPeriod must be an integer from 1 to 36000 seconds."),
     )
 }
 

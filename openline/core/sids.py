@@ -16,6 +16,7 @@ class SidPrefix(StrEnum):
     MMS = "MM"
     MEDIA = "ME"
     MESSAGING_SERVICE = "MG"
+    ALPHA_SENDER = "AI"
     ALERT = "NO"
     CALL = "CA"
     RECORDING = "RE"

@@ -81,6 +81,12 @@ class AccountService:
             await self._accounts.insert(conn, account)
         return account
 
+    async def visible_sids(self, principal: Principal) -> list[str]:
+        """The caller's account and, for a parent, its subaccounts."""
+        async with self._db.read() as conn:
+            page = await self._accounts.page_visible_to(conn, principal.account.sid, 100_000, Cursor())
+        return [a.sid for a in page.items]
+
     async def all_accounts(self) -> list[Account]:
         async with self._db.read() as conn:
             return await self._accounts.all(conn)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -31,6 +34,8 @@ accounts = Table(
     Column("friendly_name", String(255), nullable=False),
     Column("status", String(16), nullable=False),
     Column("auth_token", String(32), nullable=False),
+    Column("media_auth_required", Boolean, nullable=False),
+    Column("alpha_sender_enabled", Boolean, nullable=False),
     Column("date_created", UtcDateTime, nullable=False),
     Column("date_updated", UtcDateTime, nullable=False),
 )
@@ -123,4 +128,188 @@ blobs = Table(
     Column("content_type", String(255), nullable=False),
     Column("data", LargeBinary, nullable=False),
     Column("date_created", UtcDateTime, nullable=False),
+)
+
+
+def _stamps() -> list[Column[datetime]]:
+    return [Column("date_created", UtcDateTime, nullable=False), Column("date_updated", UtcDateTime, nullable=False)]
+
+
+messaging_services = Table(
+    "messaging_services",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("friendly_name", String(64), nullable=False),
+    Column("inbound_request_url", Text),
+    Column("inbound_method", String(8), nullable=False),
+    Column("fallback_url", Text),
+    Column("fallback_method", String(8), nullable=False),
+    Column("status_callback", Text),
+    Column("sticky_sender", Boolean, nullable=False),
+    Column("mms_converter", Boolean, nullable=False),
+    Column("smart_encoding", Boolean, nullable=False),
+    Column("scan_message_content", String(16), nullable=False),
+    Column("fallback_to_long_code", Boolean, nullable=False),
+    Column("area_code_geomatch", Boolean, nullable=False),
+    Column("synchronous_validation", Boolean, nullable=False),
+    Column("validity_period", Integer, nullable=False),
+    Column("usecase", String(64), nullable=False),
+    Column("use_inbound_webhook_on_number", Boolean, nullable=False),
+    Column("opt_out_enabled", Boolean, nullable=False),
+    Column("stop_reply", Text),
+    Column("start_reply", Text),
+    Column("help_reply", Text),
+    *_stamps(),
+)
+
+service_senders = Table(
+    "service_senders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("service_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("address", String(32), nullable=False),
+    *_stamps(),
+)
+
+sticky_senders = Table(
+    "sticky_senders",
+    metadata,
+    Column("service_sid", String(34), primary_key=True),
+    Column("to_addr", String(64), primary_key=True),
+    Column("from_addr", String(64), nullable=False),
+)
+
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("address", String(64), primary_key=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("date_created", UtcDateTime, nullable=False),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("messaging_service_sid", String(34)),
+    Column("direction", String(16), nullable=False),
+    Column("from_addr", String(64)),
+    Column("to_addr", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("error_code", Integer),
+    Column("error_message", Text),
+    Column("num_segments", Integer, nullable=False),
+    Column("num_media", Integer, nullable=False),
+    Column("encoding", String(8), nullable=False),
+    Column("price", String(16)),
+    Column("price_unit", String(3), nullable=False),
+    Column("date_sent", UtcDateTime),
+    Column("send_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
+    Column("status_callback", Text),
+    Column("status_callback_method", String(8), nullable=False),
+    Column("application_sid", String(34)),
+    Column("max_price", String(16)),
+    Column("carrier", String(64)),
+    Column("carrier_message_id", String(128)),
+    Column("in_reply_to", String(34)),
+    *_stamps(),
+)
+
+message_events = Table(
+    "message_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_sid", String(34), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("error_code", Integer),
+    Column("detail", Text),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+message_media = Table(
+    "message_media",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("message_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("source_url", Text),
+    Column("blob_key", String(200)),
+    Column("size", Integer),
+    *_stamps(),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("run_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("dead", Boolean, nullable=False),
+    Column("last_error", Text),
+    Column("date_created", UtcDateTime, nullable=False),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("resource_sid", String(34)),
+    Column("purpose", String(24), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("request_params", Text, nullable=False),
+    Column("status_code", Integer),
+    Column("response_excerpt", Text),
+    Column("error_code", Integer),
+    Column("duration_ms", Float, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("error_code", Integer, nullable=False),
+    Column("log_level", String(16), nullable=False),
+    Column("alert_text", Text, nullable=False),
+    Column("request_url", Text),
+    Column("request_method", String(8)),
+    Column("request_variables", Text),
+    Column("response_body", Text),
+    Column("resource_sid", String(34)),
+    Column("service_sid", String(34)),
+    *_stamps(),
+)
+
+handset_messages = Table(
+    "handset_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("handset", String(64), nullable=False),
+    Column("message_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("from_addr", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("date_sent", UtcDateTime, nullable=False),
 )

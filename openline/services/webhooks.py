@@ -1,0 +1,65 @@
+"""Calling customers' webhooks: sign, send (outside any transaction), then record every attempt."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openline.core.clock import Clock
+from openline.storage.database import Database
+from openline.storage.repositories import AccountRepository
+from openline.storage.repositories.messaging import WebhookAttemptRepository
+from openline.transports.webhooks import WebhookClient, WebhookRequest, WebhookResult
+
+Params = Sequence[tuple[str, str]]
+
+
+def new_idempotency_token() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookCall:
+    account_sid: str
+    resource_sid: str | None
+    purpose: str  # inbound | fallback | redirect | status
+    url: str
+    method: str
+    params: tuple[tuple[str, str], ...]
+    idempotency_token: str
+
+
+class WebhookCaller:
+    def __init__(self, db: Database, client: WebhookClient, accounts: AccountRepository,
+                 attempts: WebhookAttemptRepository, clock: Clock) -> None:
+        self._db = db
+        self._client = client
+        self._accounts = accounts
+        self._attempts = attempts
+        self._clock = clock
+
+    async def send(self, call: WebhookCall) -> WebhookResult:
+        """One webhook request (with the retries its URL fragment asks for). Never raises for HTTP trouble."""
+        async with self._db.read() as conn:
+            account = await self._accounts.get(conn, call.account_sid)
+        token = account.auth_token if account else ""
+        return await self._client.send(WebhookRequest(
+            url=call.url, method=call.method, params=call.params, auth_token=token,
+            idempotency_token=call.idempotency_token))
+
+    async def record(self, conn: AsyncConnection, call: WebhookCall, result: WebhookResult) -> None:
+        params = json.dumps(list(call.params))
+        now = self._clock.now()
+        for attempt in result.attempts:
+            await self._attempts.add(
+                conn, account_sid=call.account_sid, resource_sid=call.resource_sid, purpose=call.purpose,
+                url=attempt.url, method=attempt.method, request_params=params, status_code=attempt.status_code,
+                response_excerpt=attempt.response_excerpt, error_code=attempt.error_code,
+                duration_ms=attempt.duration_ms, at=now)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

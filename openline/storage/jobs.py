@@ -1,0 +1,106 @@
+"""The durable job queue's SQL: enqueue inside the caller's transaction, claim with a lease.
+
+A job is a row. Enqueueing happens in the same transaction as the state change that causes it
+(the outbox pattern), so a committed change always has its follow-up work on disk. Workers
+claim due rows by setting a lease; a worker that dies loses its lease when it runs out and
+another worker takes the job. Finished jobs are deleted; jobs out of attempts stay, marked dead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from openline.storage import schema
+
+jobs = schema.jobs
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    run_at: datetime
+    attempts: int  # including the current one
+    max_attempts: int
+
+
+def _job(row: Any) -> Job:
+    return Job(row.id, row.kind, json.loads(row.payload), row.run_at, row.attempts, row.max_attempts)
+
+
+async def enqueue(
+    conn: AsyncConnection, kind: str, payload: dict[str, Any], run_at: datetime, now: datetime,
+    max_attempts: int = 10,
+) -> None:
+    await conn.execute(insert(jobs).values(
+        kind=kind, payload=json.dumps(payload, separators=(",", ":")), run_at=run_at, attempts=0,
+        max_attempts=max_attempts, dead=False, date_created=now))
+
+
+def _due(kinds: tuple[str, ...], now: datetime) -> Any:
+    return and_(jobs.c.dead.is_(False), jobs.c.kind.in_(kinds), jobs.c.run_at <= now,
+                or_(jobs.c.lease_until.is_(None), jobs.c.lease_until < now))
+
+
+async def claim(
+    conn: AsyncConnection, kinds: tuple[str, ...], owner: str, now: datetime, lease: timedelta, limit: int,
+    postgres: bool,
+) -> list[Job]:
+    """Lease up to ``limit`` due jobs. On PostgreSQL concurrent workers skip each other's rows."""
+    candidates = select(jobs.c.id).where(_due(kinds, now)).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+    if postgres:
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = [row[0] for row in await conn.execute(candidates)]
+    if not ids:
+        return []
+    result = await conn.execute(
+        update(jobs).where(jobs.c.id.in_(ids))
+        .values(lease_owner=owner, lease_until=now + lease, attempts=jobs.c.attempts + 1)
+        .returning(*jobs.c))
+    return sorted((_job(row) for row in result), key=lambda job: (job.run_at, job.id))
+
+
+async def complete(conn: AsyncConnection, job_id: int) -> None:
+    await conn.execute(delete(jobs).where(jobs.c.id == job_id))
+
+
+async def retry(conn: AsyncConnection, job: Job, run_at: datetime, error: str) -> bool:
+    """Schedule another attempt, or mark the job dead when it has none left. True if retried."""
+    if job.attempts >= job.max_attempts:
+        await conn.execute(update(jobs).where(jobs.c.id == job.id).values(
+            dead=True, lease_owner=None, lease_until=None, last_error=error[:2000]))
+        return False
+    await conn.execute(update(jobs).where(jobs.c.id == job.id).values(
+        run_at=run_at, lease_owner=None, lease_until=None, last_error=error[:2000]))
+    return True
+
+
+async def postpone(conn: AsyncConnection, job_id: int, run_at: datetime, reason: str) -> None:
+    """Run again later without spending an attempt (the carrier asked us to wait)."""
+    await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+        run_at=run_at, lease_owner=None, lease_until=None, attempts=jobs.c.attempts - 1, last_error=reason[:2000]))
+
+
+async def release_all_leases(conn: AsyncConnection) -> int:
+    """Embedded mode has one process: leases left by a crashed run can be taken back at once."""
+    result = await conn.execute(update(jobs).where(jobs.c.lease_owner.is_not(None))
+                                .values(lease_owner=None, lease_until=None))
+    return int(result.rowcount or 0)
+
+
+async def next_due(conn: AsyncConnection, kinds: tuple[str, ...]) -> datetime | None:
+    value = (await conn.execute(select(func.min(jobs.c.run_at)).where(
+        jobs.c.dead.is_(False), jobs.c.kind.in_(kinds)))).scalar()
+    return value  # type: ignore[no-any-return]
+
+
+async def counts(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(text("SELECT kind, dead, COUNT(*) FROM jobs GROUP BY kind, dead"))
+    return {f"{kind}{' (dead)' if dead else ''}": int(n) for kind, dead, n in rows}

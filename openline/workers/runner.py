@@ -1,0 +1,150 @@
+"""Worker pools over the durable job queue.
+
+A pool claims due jobs of its kinds in batches, runs each in its own task (bounded by the
+pool's concurrency) and retries failures with exponential backoff. A handler commits its
+effects and the job's completion in one transaction (``storage.jobs.complete``), so a crash
+at any point either leaves the job to run again or has finished it — never half of both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+from openline.core.clock import Clock
+from openline.storage import jobs
+from openline.storage.database import Database
+from openline.storage.jobs import Job
+
+log = logging.getLogger("openline.workers")
+
+Handler = Callable[[Job], Awaitable[None]]
+
+
+class RetryLater(Exception):
+    """Raised by a handler to run the job again after ``delay`` seconds (not a failure)."""
+
+    def __init__(self, delay: float, reason: str = "") -> None:
+        super().__init__(reason or f"retry in {delay:.3f}s")
+        self.delay = delay
+
+
+class Wakeup:
+    """Tells idle pools that work may be due (a job was enqueued, or the sandbox clock moved)."""
+
+    def __init__(self) -> None:
+        self._events: list[asyncio.Event] = []
+
+    def subscribe(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._events.append(event)
+        return event
+
+    def notify(self) -> None:
+        for event in self._events:
+            event.set()
+
+
+def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
+    return float(min(cap, base * (2 ** max(0, attempt - 1))))
+
+
+class WorkerPool:
+    def __init__(
+        self, name: str, db: Database, clock: Clock, handlers: Mapping[str, Handler], wakeup: Wakeup, *,
+        concurrency: int = 32, lease: timedelta = timedelta(seconds=60), idle_poll: float = 1.0,
+        retry_base: float = 1.0,
+    ) -> None:
+        self.name = name
+        self._db = db
+        self._clock = clock
+        self._handlers = dict(handlers)
+        self._kinds = tuple(self._handlers)
+        self._wake = wakeup.subscribe()
+        self._concurrency = concurrency
+        self._lease = lease
+        self._idle_poll = idle_poll
+        self._retry_base = retry_base
+        self._owner = f"{name}-{secrets.token_hex(4)}"
+        self._running: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stopping = False
+
+    async def run(self) -> None:
+        postgres = not self._db.dialect.is_sqlite
+        while not self._stopping:
+            free = self._concurrency - len(self._running)
+            claimed: list[Job] = []
+            if free > 0:
+                try:
+                    async with self._db.transaction() as conn:
+                        claimed = await jobs.claim(conn, self._kinds, self._owner, self._clock.now(), self._lease,
+                                                   free, postgres)
+                except Exception:  # the database is unavailable: back off, don't die
+                    log.exception("%s: could not claim jobs", self.name)
+                    await asyncio.sleep(self._idle_poll)
+                    continue
+            for job in claimed:
+                task = asyncio.create_task(self._execute(job))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+            if claimed and len(claimed) == free:
+                await asyncio.sleep(0)  # a full batch: more may be due right away
+                continue
+            await self._idle()
+
+    async def _idle(self) -> None:
+        timeout = self._idle_poll
+        try:
+            async with self._db.read() as conn:
+                due = await jobs.next_due(conn, self._kinds)
+            if due is not None:
+                timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
+        except Exception:
+            log.exception("%s: could not read the queue", self.name)
+        if timeout <= 0 and len(self._running) < self._concurrency:
+            if self._running:  # due jobs are all leased by our own tasks: wait for one to finish
+                await asyncio.wait(set(self._running), timeout=self._idle_poll,
+                                   return_when=asyncio.FIRST_COMPLETED)
+            return
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.001))
+        except TimeoutError:
+            pass
+
+    async def _execute(self, job: Job) -> None:
+        handler = self._handlers[job.kind]
+        try:
+            await handler(job)
+        except RetryLater as later:
+            await self._reschedule(job, later.delay, str(later), counts=False)
+        except Exception as exc:
+            log.warning("%s: job %s %d failed (attempt %d/%d): %r", self.name, job.kind, job.id, job.attempts,
+                        job.max_attempts, exc)
+            await self._reschedule(job, backoff(job.attempts, self._retry_base), repr(exc), counts=True)
+        else:
+            return
+        finally:
+            self._wake.set()
+
+    async def _reschedule(self, job: Job, delay: float, error: str, counts: bool) -> None:
+        try:
+            async with self._db.transaction() as conn:
+                if counts:
+                    if not await jobs.retry(conn, job, self._clock.now() + timedelta(seconds=delay), error):
+                        log.error("%s: job %s %d is dead after %d attempts: %s", self.name, job.kind, job.id,
+                                  job.attempts, error)
+                else:
+                    await jobs.postpone(conn, job.id, self._clock.now() + timedelta(seconds=delay), error)
+        except Exception:  # the lease runs out and the job comes back by itself
+            log.exception("%s: could not reschedule job %d", self.name, job.id)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=10)

@@ -1,0 +1,82 @@
+"""Sending through the sandbox network with the official SDK: the basic path end to end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from twilio.rest import Client
+
+from tests.conftest import new_credentials, validate_exchanges
+from tests.support.server import OpenlineServer
+from tests.support.twilio_client import host_style_client, rest_error
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenlineServer]:
+    sid, token = new_credentials()
+    srv = OpenlineServer(tmp_path_factory.mktemp("sms") / "data", args=["--sandbox-clock"],
+                         env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token})
+    srv.start()
+    srv.account_sid, srv.auth_token = sid, token  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def inbox(server: OpenlineServer, handset: str) -> list[dict]:  # type: ignore[type-arg]
+    response = httpx.get(f"{server.url}/sandbox/v1/Handsets/{handset}/Messages",
+                         auth=(server.account_sid, server.auth_token))  # type: ignore[attr-defined]
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def number(server: OpenlineServer) -> str:
+    client = host_style_client(server.url, server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+    return client.incoming_phone_numbers.create(phone_number="+15555550100").phone_number  # type: ignore[no-any-return]
+
+
+def test_send_and_deliver(client: Client, server: OpenlineServer, number: str) -> None:
+    message = client.messages.create(body="Hello from Openline", from_=number, to="+15558675310")
+    assert message.sid.startswith("SM") and message.status == "queued"
+    assert message.num_segments == "1" and message.direction == "outbound-api"
+    delivered = wait_for(lambda: (m := client.messages(message.sid).fetch()).status == "delivered" and m)
+    assert delivered.date_sent is not None and delivered.price.startswith("-")  # type: ignore[attr-defined]
+    received = inbox(server, "+15558675310")
+    assert [(m["sid"], m["body"], m["from"]) for m in received] == [(message.sid, "Hello from Openline", number)]
+    assert message.sid in [m.sid for m in client.messages.list(to="+15558675310")]
+    validate_exchanges(client)
+
+
+def test_validation_codes(client: Client, number: str) -> None:
+    cases = [
+        (dict(body="x", from_=number, to="+15005550001"), 21211),
+        (dict(body="x", from_=number, to="nonsense"), 21211),
+        (dict(body="x", from_=number, to="+15005550002"), 21612),
+        (dict(body="x", from_=number, to="+15005550003"), 21408),
+        (dict(body="x", from_=number, to="+15005550004"), 21610),
+        (dict(body="x", from_=number, to="+15005550009"), 21614),
+        (dict(body="x", from_="+15005550001", to="+15558675310"), 21212),
+        (dict(body="x", from_="+15005550007", to="+15558675310"), 21606),
+        (dict(body="x", from_="+15005550008", to="+15558675310"), 21611),
+        (dict(body="x", from_="+15555550199", to="+15558675310"), 21606),
+        (dict(from_=number, to="+15558675310"), 21602),
+        (dict(body="x" * 1601, from_=number, to="+15558675310"), 21617),
+        (dict(body="x", to="+15558675310"), 21603),
+    ]
+    for kwargs, code in cases:
+        assert rest_error(lambda kwargs=kwargs: client.messages.create(**kwargs)) == (400, code), kwargs
+    ok = client.messages.create(body="x", from_="+15005550006", to="+15558675310")
+    assert ok.status == "queued"
