@@ -38,6 +38,7 @@ from openline.services.inbound import INBOUND_WEBHOOK, InboundService
 from openline.services.messaging import DISPATCH, MessagingService
 from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.numbers import ApplicationService, PhoneNumberService
+from openline.services.queue import Wakeup
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
 from openline.services.throughput import Throughput
@@ -66,7 +67,7 @@ from openline.storage.repositories.messaging import (
     WebhookAttemptRepository,
 )
 from openline.transports.webhooks import WebhookClient
-from openline.workers.runner import Wakeup, WorkerPool
+from openline.workers.runner import WorkerPool
 
 log = logging.getLogger("openline")
 
@@ -191,7 +192,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         authenticator=authenticator,
         accounts=AccountService(db, account_repo, key_repo, clock, secrets, authenticator),
         applications=ApplicationService(db, app_repo, clock),
-        numbers=PhoneNumberService(db, number_repo, app_repo, clock, random.Random()),
+        numbers=PhoneNumberService(db, number_repo, app_repo, clock, random.Random(), sender_repo),
     )
     blobs: BlobStore = (FileBlobStore(settings.data_dir / "blobs") if db.dialect.is_sqlite
                         else DatabaseBlobStore(db))

@@ -20,9 +20,9 @@ from openline.core.clock import OffsetClock
 from openline.core.dates import iso8601, rfc2822
 from openline.core.errors import TwilioError
 from openline.core.numbering import parse_e164
+from openline.services.queue import Wakeup
 from openline.services.sandbox_handsets import Handsets
 from openline.storage.paging import clamp_page_size
-from openline.workers.runner import Wakeup
 
 MAX_ADVANCE_SECONDS = 400 * 24 * 3600  # more than any validity or schedule window
 

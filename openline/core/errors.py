@@ -24,7 +24,7 @@ def _spec(code: int, status: int, title: str, description: str = "") -> ErrorSpe
 
 CATALOGUE: dict[int, ErrorSpec] = {
     s.code: s
-    for s in (
+    for s in sorted((
         _spec(10001, 400, "Account is not active", "The account is suspended or closed, so it cannot do this."),
         _spec(11200, 400, "HTTP retrieval failure", "The webhook request failed: connection error, timeout or a non-2xx answer."),
         _spec(11205, 400, "HTTP connection failure", "Openline could not connect to the webhook URL."),
@@ -33,6 +33,17 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(11215, 400, "HTTP too many redirects", "The webhook URL redirected too many times."),
         _spec(11220, 400, "SSL/TLS handshake error", "The TLS handshake with the webhook URL failed."),
         _spec(11237, 400, "Certificate invalid", "The webhook server's certificate could not be verified."),
+        _spec(11202, 400, "HTTP connection refused", "The webhook server refused the connection."),
+        _spec(11203, 400, "HTTP total timeout", "The webhook took longer than its total timeout (#tt)."),
+        _spec(11216, 400, "HTTP invalid redirect", "The webhook answered a redirect Openline cannot follow."),
+        _spec(11217, 400, "HTTP non-2xx response", "The webhook answered with a status other than 2xx."),
+        _spec(11243, 400, "Invalid retry policy", "The #rp connection override names an unknown retry policy."),
+        _spec(11750, 400, "TwiML response body too large", "The TwiML document is larger than Openline accepts."),
+        _spec(20009, 400, "Cannot do this in the message's current state",
+              "The message is queued or being sent, or is not scheduled."),
+        _spec(21609, 400, "Invalid StatusCallback", "StatusCallback or ApplicationSid is not valid."),
+        _spec(30010, 400, "Message price exceeds max price", "The message would cost more than MaxPrice."),
+        _spec(30019, 400, "Content size exceeds carrier limit", "A media item is larger than Openline accepts."),
         _spec(12100, 400, "Document parse failure", "The TwiML returned by the webhook could not be parsed."),
         _spec(12200, 400, "Schema validation warning", "The TwiML contains a verb or attribute Openline does not know."),
         _spec(12300, 400, "Invalid Content-Type", "The webhook answered with a content type that is not TwiML or text."),
@@ -99,7 +110,7 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(60202, 429, "Max check attempts reached", "Too many check attempts for this verification."),
         _spec(60203, 429, "Max send attempts reached", "Too many sends to this destination."),
         _spec(90007, 400, "Invalid validity period value", "ValidityPeriod must be an integer from 1 to 36000 seconds."),
-    )
+    ), key=lambda spec: spec.code)
 }
 
 

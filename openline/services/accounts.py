@@ -120,8 +120,9 @@ class AccountService:
 
     async def update_account(
         self, principal: Principal, target: Account, friendly_name: str | None, status: AccountStatus | None,
+        settings: dict[str, bool] | None = None,
     ) -> Account:
-        changes: dict[str, object] = {}
+        changes: dict[str, object] = dict(settings or {})
         if friendly_name is not None:
             _check_name(friendly_name, "FriendlyName", MAX_FRIENDLY_NAME)
             changes["friendly_name"] = friendly_name

@@ -8,6 +8,8 @@ up to ``messaging.status_callback_attempts`` tries; a 4xx answer is final.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.core.clock import Clock
@@ -54,6 +56,7 @@ class StatusCallbacks:
         self._caller = caller
         self._alerts = alerts
         self._max_attempts = max_attempts
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def _target(self, conn: AsyncConnection, message: Message) -> tuple[str, str] | None:
         if message.status_callback:
@@ -85,6 +88,22 @@ class StatusCallbacks:
         }, now, now, max_attempts=self._max_attempts)
 
     async def deliver(self, job: Job) -> None:
+        # One message's callbacks go out one at a time, in the order they were claimed (the
+        # order of the steps), so a receiver sees queued before sent before delivered.
+        sid = job.payload["sid"]
+        lock, users = self._locks.get(sid, (asyncio.Lock(), 0))
+        self._locks[sid] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._deliver(job)
+        finally:
+            lock, users = self._locks[sid]
+            if users == 1:
+                del self._locks[sid]
+            else:
+                self._locks[sid] = (lock, users - 1)
+
+    async def _deliver(self, job: Job) -> None:
         p = job.payload
         call = WebhookCall(p["account_sid"], p["sid"], "status", p["url"], p["method"],
                            tuple((k, v) for k, v in p["params"]), p["token"])

@@ -30,6 +30,7 @@ from openline.core.numbering import parse_e164
 from openline.services.callbacks import StatusCallbacks
 from openline.services.carriers import Accepted, Carrier, Rejected, TryLater
 from openline.services.messaging import NANP_PREFIX, opt_out_scope, price_for
+from openline.services.queue import RetryLater
 from openline.services.throughput import Throughput
 from openline.storage import jobs
 from openline.storage.blobs import BlobStore
@@ -44,7 +45,6 @@ from openline.storage.repositories.messaging import (
     ServiceSenderRepository,
     StickySenderRepository,
 )
-from openline.workers.runner import RetryLater
 
 log = logging.getLogger("openline.dispatch")
 S = MessageStatus

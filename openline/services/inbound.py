@@ -22,9 +22,11 @@ from openline.core.lifecycle import Direction, MessageStatus
 from openline.core.messaging import Media, Message, MessagingService
 from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, new_sid
+from openline.core.webhooks import WebhookResult
 from openline.services.alerts import AlertService
 from openline.services.messaging import MessagingService as Sender
 from openline.services.messaging import SendRequest, guess_content_type, opt_out_scope
+from openline.services.queue import Wakeup
 from openline.services.urls import PublicUrl
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
 from openline.storage import jobs
@@ -38,8 +40,6 @@ from openline.storage.repositories.messaging import (
     OptOutRepository,
     ServiceSenderRepository,
 )
-from openline.transports.webhooks import WebhookResult
-from openline.workers.runner import Wakeup
 
 INBOUND_WEBHOOK = "inbound_webhook"
 API_VERSION = "2010-04-01"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, is_sid, new_sid
 from openline.services.accounts import not_found
 from openline.services.callbacks import StatusCallbacks
+from openline.services.queue import Wakeup
 from openline.storage import jobs
 from openline.storage.blobs import Blob, BlobStore
 from openline.storage.database import Database
@@ -40,7 +42,6 @@ from openline.storage.repositories.messaging import (
     OptOutRepository,
     ServiceSenderRepository,
 )
-from openline.workers.runner import Wakeup
 
 MAX_BODY_CHARS = 1600  # Twilio's limit on a message body (21617)
 MAX_MEDIA = 10  # Twilio's limit on MediaUrl values per message
@@ -50,6 +51,7 @@ ALPHA_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 NANP_PREFIX = "+1"
 
 DISPATCH = "dispatch"
+QUEUE_DEPTH_TTL = 1.0  # seconds a counted queue depth is trusted (a COUNT per message would not scale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,7 @@ class MessagingService:
         self._senders = senders
         self._opt_outs = opt_outs
         self._callbacks = callbacks
+        self._depths: dict[str, tuple[float, int]] = {}
 
     # --- accept ----------------------------------------------------------------------------
 
@@ -151,17 +154,17 @@ class MessagingService:
             raise TwilioError(21609, f"ApplicationSid {request.application_sid} is not an application of this account")
 
         if not request.skip_opt_out_check:
-            scope = opt_out_scope(service.sid if service else None, sender)
+            scope = await self.opt_out_scope(conn, service.sid if service else None, sender)
             if scope and await self._opt_outs.is_opted_out(conn, scope, to):
                 raise TwilioError(21610, f"{to} has replied STOP to this sender: reply START to opt back in")
-        if sender is not None and sender != magic_numbers.VALID_FROM:
-            if await self._messages.queue_depth(conn, sender) >= self._settings.max_queue_per_sender:
-                raise TwilioError(21611, f"{sender} has too many queued messages")
+        if sender is not None and sender != magic_numbers.VALID_FROM \
+                and await self._queue_depth(conn, sender) >= self._settings.max_queue_per_sender:
+            raise TwilioError(21611, f"{sender} has too many queued messages")
 
         validity = request.validity_period or (service.validity_period if service else None) \
             or self._settings.default_validity_period
         if not 1 <= validity <= 36_000:
-            raise TwilioError(20001, "ValidityPeriod must be between 1 and 36000 seconds")
+            raise TwilioError(90007, "ValidityPeriod must be between 1 and 36000 seconds")
         send_at = self._check_schedule(request, service is not None, now)
         if request.max_price is not None:
             try:
@@ -196,6 +199,21 @@ class MessagingService:
         await jobs.enqueue(conn, DISPATCH, {"sid": sid}, start, now, max_attempts=1000)
         await self._callbacks.on_status(conn, message)
         return message
+
+    async def _queue_depth(self, conn: AsyncConnection, sender: str) -> int:
+        """Queued messages of a sender: counted at most once a second, plus what we added since."""
+        now = time.monotonic()
+        cached = self._depths.get(sender)
+        if cached is None or now - cached[0] > QUEUE_DEPTH_TTL:
+            cached = (now, await self._messages.queue_depth(conn, sender))
+        self._depths[sender] = (cached[0], cached[1] + 1)
+        return cached[1]
+
+    async def opt_out_scope(self, conn: AsyncConnection, service_sid: str | None, sender: str | None) -> str | None:
+        """A number inside a messaging service shares the service's opt-out list."""
+        if service_sid is None and sender is not None and sender.startswith("+"):
+            service_sid = await self._senders.service_of_number(conn, sender)
+        return opt_out_scope(service_sid, sender)
 
     def _check_to(self, raw: str | None) -> str:
         if not raw:
@@ -253,7 +271,7 @@ class MessagingService:
             raise not_found(f"The requested resource {sid} was not found")
         return message
 
-    async def list(
+    async def search(
         self, account: Account, size: int, cursor: Cursor, *, to: str | None, from_: str | None,
         sent_on: tuple[datetime, datetime] | None, sent_before: datetime | None, sent_after: datetime | None,
     ) -> Page[Message]:

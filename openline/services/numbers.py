@@ -18,6 +18,7 @@ from openline.services.accounts import MAX_FRIENDLY_NAME, not_found
 from openline.storage.database import Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import ApplicationRepository, IncomingPhoneNumberRepository
+from openline.storage.repositories.messaging import ServiceSenderRepository
 
 API_VERSION = "2010-04-01"
 MAX_AVAILABLE = 50  # one page of search results, as Twilio returns
@@ -96,9 +97,10 @@ class ApplicationService:
 class PhoneNumberService:
     def __init__(
         self, db: Database, numbers: IncomingPhoneNumberRepository, applications: ApplicationRepository,
-        clock: Clock, rng: random.Random,
+        clock: Clock, rng: random.Random, senders: ServiceSenderRepository,
     ) -> None:
         self._db = db
+        self._senders = senders
         self._numbers = numbers
         self._apps = applications
         self._clock = clock
@@ -195,6 +197,9 @@ class PhoneNumberService:
         async with self._db.transaction() as conn:
             if await self._numbers.get(conn, sid, account_sids=[account.sid]) is None:
                 raise not_found()
+            if new_owner is not None:
+                # A number leaving the account leaves the account's messaging services too.
+                await self._senders.delete_for_number_sid(conn, sid)
             updated = await self._numbers.update(conn, sid, {**changes, "date_updated": self._clock.now()})
         assert updated is not None
         return updated
@@ -203,6 +208,7 @@ class PhoneNumberService:
         async with self._db.transaction() as conn:
             if await self._numbers.get(conn, sid, account_sids=[account.sid]) is None:
                 raise not_found()
+            await self._senders.delete_for_number_sid(conn, sid)
             await self._numbers.delete(conn, sid)
 
     async def owner_of(self, e164: str) -> IncomingPhoneNumber | None:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.core.clock import Clock
+from openline.core.webhooks import WebhookRequest, WebhookResult, WebhookSender
 from openline.storage.database import Database
 from openline.storage.repositories import AccountRepository
 from openline.storage.repositories.messaging import WebhookAttemptRepository
-from openline.transports.webhooks import WebhookClient, WebhookRequest, WebhookResult
 
 Params = Sequence[tuple[str, str]]
 
@@ -34,7 +34,7 @@ class WebhookCall:
 
 
 class WebhookCaller:
-    def __init__(self, db: Database, client: WebhookClient, accounts: AccountRepository,
+    def __init__(self, db: Database, client: WebhookSender, accounts: AccountRepository,
                  attempts: WebhookAttemptRepository, clock: Clock) -> None:
         self._db = db
         self._client = client

@@ -24,8 +24,9 @@ What is documented by Twilio and what is Openline's choice, point by point:
   raises alerts such as 11243 "HTTP retry policy is invalid" instead]; unparsable
   values and unknown keys (``e``, ``sni``, ``edge``) are ignored [CHOSEN].
 * Retries happen at once [CHOSEN: no delay is documented] and carry the same
-  ``I-Twilio-Idempotency-Token`` [from the brief; no Twilio page stating it was found]. ``ct`` covers every connect-phase failure (timeout, refusal, TLS
-  handshake) except a bad certificate; DNS failures are not retried [CHOSEN].
+  ``I-Twilio-Idempotency-Token`` [from the brief; no Twilio page stating it was found].
+  ``ct`` covers every connect-phase failure (timeout, refusal, TLS handshake) except a
+  bad certificate; DNS failures are not retried [CHOSEN].
 * Error codes come only from the catalogue in :mod:`openline.core.errors`: 11205 for
   connection failures *and* for the connect/read/total timers (Twilio's 11205 page
   describes both timers under it), 11210 DNS, 11206 malformed HTTP, 11215 redirect
@@ -59,6 +60,7 @@ from urllib.parse import unquote, urlencode, urljoin
 import httpx
 
 from openline.core.signature import signed_url, twilio_signature
+from openline.core.webhooks import WebhookAttempt, WebhookRequest, WebhookResult
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -100,7 +102,6 @@ DEFAULT_MAX_REDIRECTS = 10  # [CHOSEN] Twilio documents a limit (11215) but not 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _TO_GET_STATUSES = frozenset({301, 302, 303})
 
-DEFAULT_ACCEPT = "*/*"  # [UNVERIFIED] what captured Twilio messaging webhooks carry
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded; charset=utf-8"
 
 
@@ -165,42 +166,6 @@ def parse_connection_overrides(fragment: str) -> ConnectionOverrides:
         retry_count=DEFAULT_RETRY_COUNT if retry_count is None else _clamp(retry_count, RETRY_COUNT_RANGE),
         retry_policy=frozenset(policy) or DEFAULT_RETRY_POLICY,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookRequest:
-    url: str  # may carry overrides in the fragment and Basic credentials in the userinfo
-    method: str  # "GET" | "POST"
-    params: tuple[tuple[str, str], ...]
-    auth_token: str  # signs X-Twilio-Signature
-    idempotency_token: str  # sent as I-Twilio-Idempotency-Token, the same on every retry
-    accept: str = DEFAULT_ACCEPT
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookAttempt:
-    """One HTTP exchange, as the console shows it (the URL never carries credentials)."""
-
-    url: str
-    method: str
-    status_code: int | None
-    response_excerpt: str
-    content_type: str | None
-    duration_ms: float
-    error_code: int | None
-    error_message: str | None
-    started_at_monotonic: float
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookResult:
-    ok: bool  # a 2xx answer was received
-    status_code: int | None
-    body: bytes  # at most MAX_RESPONSE_BYTES (non-2xx bodies too); empty if none or too large
-    content_type: str | None
-    error_code: int | None
-    error_message: str | None
-    attempts: tuple[WebhookAttempt, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,14 @@ at any point either leaves the job to run again or has finished it — never hal
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 from openline.core.clock import Clock
+from openline.services.queue import RetryLater, Wakeup
 from openline.storage import jobs
 from openline.storage.database import Database
 from openline.storage.jobs import Job
@@ -22,30 +24,6 @@ from openline.storage.jobs import Job
 log = logging.getLogger("openline.workers")
 
 Handler = Callable[[Job], Awaitable[None]]
-
-
-class RetryLater(Exception):
-    """Raised by a handler to run the job again after ``delay`` seconds (not a failure)."""
-
-    def __init__(self, delay: float, reason: str = "") -> None:
-        super().__init__(reason or f"retry in {delay:.3f}s")
-        self.delay = delay
-
-
-class Wakeup:
-    """Tells idle pools that work may be due (a job was enqueued, or the sandbox clock moved)."""
-
-    def __init__(self) -> None:
-        self._events: list[asyncio.Event] = []
-
-    def subscribe(self) -> asyncio.Event:
-        event = asyncio.Event()
-        self._events.append(event)
-        return event
-
-    def notify(self) -> None:
-        for event in self._events:
-            event.set()
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -111,10 +89,8 @@ class WorkerPool:
                                    return_when=asyncio.FIRST_COMPLETED)
             return
         self._wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.001))
-        except TimeoutError:
-            pass
 
     async def _execute(self, job: Job) -> None:
         handler = self._handlers[job.kind]

@@ -6,7 +6,7 @@ from typing import Any
 
 from openline.api.envelopes import PageRequest
 from openline.api.framework import Call, Operation, empty_response, json_response
-from openline.api.params import Field, one_of, read_fields, text
+from openline.api.params import Field, boolean, one_of, read_fields, text
 from openline.api.services import ApiServices, principal
 from openline.api.v2010 import ROOT, account_uri
 from openline.core.dates import rfc2822
@@ -78,11 +78,17 @@ def operations(s: ApiServices) -> list[Operation]:
         who = principal(call)
         require_management(who)
         target = await s.path_account(call, "Sid")
-        values = read_fields(call.form, {"FriendlyName": Field("friendly_name", text),
-                                         "Status": Field("status", _STATUS)})
-        status = values.get("status")
+        values = read_fields(call.form, {
+            "FriendlyName": Field("friendly_name", text),
+            "Status": Field("status", _STATUS),
+            # Openline extensions (Twilio sets these in its console):
+            "MediaAuthRequired": Field("media_auth_required", boolean),
+            "AlphaSenderEnabled": Field("alpha_sender_enabled", boolean),
+        })
+        status = values.pop("status", None)
+        friendly_name = values.pop("friendly_name", None)
         account = await s.accounts.update_account(
-            who, target, values.get("friendly_name"), AccountStatus(status) if status else None)
+            who, target, friendly_name, AccountStatus(status) if status else None, values)
         return json_response(account_json(account))
 
     async def create_key(call: Call) -> Any:
@@ -136,7 +142,7 @@ def operations(s: ApiServices) -> list[Operation]:
                   schema="account", tags=tags),
         Operation("POST", f"{accounts}/{{Sid}}.json", update_account, "UpdateAccount",
                   "Rename, suspend, reactivate or close a subaccount", schema="account",
-                  parameters=("FriendlyName", "Status"), tags=tags),
+                  parameters=("FriendlyName", "Status", "MediaAuthRequired", "AlphaSenderEnabled"), tags=tags),
         Operation("POST", f"{keys}.json", create_key, "CreateNewKey",
                   "Create an API key; the secret is returned only here", 201, "new_key",
                   parameters=("FriendlyName", "KeyType"), tags=("Keys",)),

@@ -125,7 +125,7 @@ def operations(s: ApiServices, messaging: MessagingService) -> list[Operation]:
         on = _date_filter(call, "DateSent")
         before = _date_filter(call, "DateSent<")
         after = _date_filter(call, "DateSent>")
-        page = await messaging.list(
+        page = await messaging.search(
             account, paging.size, paging.cursor, to=call.form.get("To") or None,
             from_=call.form.get("From") or None,
             sent_on=(on[0], on[0] + DAY) if on else None,

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -311,12 +319,16 @@ async def test_invalid_tld_fails_without_any_dns_lookup(
 
 
 async def test_dns_failure_is_11210(client: WebhookClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    def nxdomain(*args: object, **kwargs: object) -> object:
+    lookups: list[str] = []
+
+    def nxdomain(host: bytes | str, *args: object, **kwargs: object) -> object:
+        lookups.append(host.decode() if isinstance(host, bytes) else host)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", nxdomain)  # the lookup fails here, not on the network
     result = await client.send(request("http://hooks.example.test/sms"))
 
+    assert lookups == ["hooks.example.test"]
     assert_failed(result, 11210)
     assert len(result.attempts) == 1  # a name that does not resolve is not retried
 
@@ -386,6 +398,63 @@ async def test_hang_up_without_answer_is_a_protocol_violation(client: WebhookCli
         result = await client.send(request(f"http://127.0.0.1:{port}/hook"))
 
     assert_failed(result, 11206)
+
+
+def _self_signed_context(tmp_path: Path) -> ssl.SSLContext:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+async def test_untrusted_certificate_is_11237(client: WebhookClient, tmp_path: Path) -> None:
+    context = _self_signed_context(tmp_path)
+
+    async def tls_handshake_then_read(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with suppress(ConnectionError, ssl.SSLError):
+            await _until_eof(reader)
+
+    server = await asyncio.start_server(tls_handshake_then_read, "127.0.0.1", 0, ssl=context)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        result = await client.send(request(f"https://127.0.0.1:{port}/hook"))
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert_failed(result, 11237)
+    assert len(result.attempts) == 1  # the same certificate would fail again
+
+
+async def test_plain_http_on_an_https_url_is_a_tls_handshake_error(client: WebhookClient) -> None:
+    async def plain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    async with raw_server(plain) as port:
+        result = await client.send(request(f"https://127.0.0.1:{port}/hook"))
+
+    assert_failed(result, 11220)
+    assert len(result.attempts) == 2  # a connect-phase failure: retried once under the default rp=ct
 
 
 async def test_oversize_body_is_refused(hook_server: HookServer, client: WebhookClient) -> None:
