@@ -10,7 +10,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, geocoder
@@ -38,6 +38,7 @@ def _kind(number: phonenumbers.PhoneNumber) -> NumberType:
     return NumberType.LOCAL
 
 
+@lru_cache(maxsize=65536)
 def parse_e164(text: str) -> ParsedNumber | None:
     """A number written in E.164 (formatting characters allowed), or None if it cannot be one."""
     if not text or len(text) > MAX_NUMBER_INPUT:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.core.clock import Clock
 from openline.core.errors import lookup
 from openline.core.messaging import Alert
 from openline.core.sids import SidPrefix, new_sid
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.messaging import AlertRepository
 
@@ -25,7 +23,7 @@ class AlertService:
         self._clock = clock
 
     async def record(
-        self, conn: AsyncConnection, account_sid: str, code: int, text: str | None = None, *,
+        self, conn: Conn, account_sid: str, code: int, text: str | None = None, *,
         request_url: str | None = None, request_method: str | None = None,
         request_params: Sequence[tuple[str, str]] = (), response_body: str | None = None,
         resource_sid: str | None = None, service_sid: str | None = None, log_level: str = "error",

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.core.clock import Clock
 from openline.core.lifecycle import CALLBACK_STATUSES, MessageStatus
 from openline.core.messaging import Message
 from openline.services.alerts import AlertService
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
 from openline.storage import jobs
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.jobs import Job
 from openline.storage.repositories import ApplicationRepository
 from openline.storage.repositories.messaging import MessagingServiceRepository
@@ -58,7 +56,7 @@ class StatusCallbacks:
         self._max_attempts = max_attempts
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
-    async def _target(self, conn: AsyncConnection, message: Message) -> tuple[str, str] | None:
+    async def _target(self, conn: Conn, message: Message) -> tuple[str, str] | None:
         if message.status_callback:
             return message.status_callback, message.status_callback_method
         if message.application_sid:
@@ -71,7 +69,7 @@ class StatusCallbacks:
                 return service.status_callback, "POST"
         return None
 
-    async def on_status(self, conn: AsyncConnection, message: Message) -> None:
+    async def on_status(self, conn: Conn, message: Message) -> None:
         """Enqueue the callback for the message's current status, if one is due."""
         if message.status not in CALLBACK_STATUSES:
             return

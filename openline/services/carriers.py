@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.codecs.segments import Segmentation
 from openline.core.messaging import Message
+from openline.storage.database import Conn
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +36,14 @@ SubmitResult = Accepted | Rejected | TryLater
 
 class Carrier(Protocol):
     name: str
+    # True when submit() has no side effect outside this process (the sandbox): the dispatcher
+    # may then record sending and sent in one commit, since a re-submit after a crash is harmless.
+    in_process: bool
 
     async def submit(self, message: Message, segmentation: Segmentation) -> SubmitResult:
         """Hand the message to the carrier. Called outside any database transaction."""
         ...
 
-    async def after_sent(self, conn: AsyncConnection, message: Message) -> None:
+    async def after_sent(self, conn: Conn, message: Message) -> None:
         """Inside the transaction that records ``sent``: schedule anything the carrier owes us."""
         ...

@@ -17,7 +17,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.codecs.segments import segment
 from openline.config import MessagingSettings
@@ -34,7 +33,7 @@ from openline.services.queue import RetryLater
 from openline.services.throughput import Throughput
 from openline.storage import jobs
 from openline.storage.blobs import BlobStore
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.jobs import Job
 from openline.storage.repositories import IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import (
@@ -73,7 +72,7 @@ class Dispatcher:
         self._throughput = throughput
         self._http = http
 
-    async def _step(self, conn: AsyncConnection, message: Message, status: MessageStatus,
+    async def _step(self, conn: Conn, message: Message, status: MessageStatus,
                     changes: dict[str, object] | None = None, detail: str | None = None) -> Message:
         check_transition(message.status, status)
         updated = await self._messages.set_status(conn, message, status, self._clock.now(), changes, detail)
@@ -116,19 +115,27 @@ class Dispatcher:
                 return
         if message.num_media and not await self._fetch_media(message, job):
             return
-        if message.status is S.QUEUED:
+        if message.status is S.QUEUED and not self._carrier.in_process:
             async with self._db.transaction() as conn:
                 message = await self._step(conn, message, S.SENDING, {"carrier": self._carrier.name})
         result = await self._carrier.submit(message, segment(message.body))
         if isinstance(result, TryLater):
-            async with self._db.transaction() as conn:
-                await self._step(conn, message, S.QUEUED, detail=result.reason)
+            if message.status is S.SENDING:
+                async with self._db.transaction() as conn:
+                    await self._step(conn, message, S.QUEUED, detail=result.reason)
             raise RetryLater(result.delay, result.reason)
         if isinstance(result, Rejected):
-            await self._fail(message, job, result.error_code, result.reason)
+            async with self._db.transaction() as conn:
+                if message.status is S.QUEUED:  # the carrier saw it: it was sending, then failed
+                    message = await self._step(conn, message, S.SENDING, {"carrier": self._carrier.name})
+                await self._step(conn, message, S.FAILED, {"error_code": result.error_code,
+                                                           "error_message": result.reason}, result.reason)
+                await jobs.complete(conn, job.id)
             return
         assert isinstance(result, Accepted)
         async with self._db.transaction() as conn:
+            if message.status is S.QUEUED:
+                message = await self._step(conn, message, S.SENDING, {"carrier": self._carrier.name})
             sent = await self._step(conn, message, S.SENT, {
                 "carrier_message_id": result.carrier_message_id, "date_sent": self._clock.now(),
                 "price": price_for(self._settings, message.to_addr, message.num_segments)})
@@ -164,7 +171,7 @@ class Dispatcher:
                 return None
             return await self._step(conn, message, S.QUEUED, {"from_addr": sender})
 
-    async def _choose_sender(self, conn: AsyncConnection, message: Message) -> str | None:
+    async def _choose_sender(self, conn: Conn, message: Message) -> str | None:
         service_sid = message.messaging_service_sid
         if service_sid is None:
             return None
@@ -219,7 +226,7 @@ class Receipts:
         self._messages = messages
         self._callbacks = callbacks
 
-    async def apply(self, conn: AsyncConnection, message: Message, status: MessageStatus,
+    async def apply(self, conn: Conn, message: Message, status: MessageStatus,
                     error_code: int | None = None, detail: str | None = None) -> Message:
         if message.status is status or is_final(message.status):
             return message  # a duplicate or late report: the first final word stands

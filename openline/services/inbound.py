@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.codecs.segments import segment
 from openline.codecs.twiml import MessageVerb, MessagingResponse, RedirectVerb, TwimlError, parse_messaging_twiml
 from openline.core.clock import Clock
@@ -30,7 +28,7 @@ from openline.services.queue import Wakeup
 from openline.services.urls import PublicUrl
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
 from openline.storage import jobs
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.jobs import Job
 from openline.storage.repositories import AccountRepository, ApplicationRepository, IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import (
@@ -114,7 +112,7 @@ class InboundService:
         self._wakeup.notify()
         return message
 
-    async def receive(self, conn: AsyncConnection, from_addr: str, number: IncomingPhoneNumber, body: str,
+    async def receive(self, conn: Conn, from_addr: str, number: IncomingPhoneNumber, body: str,
                       media: Sequence[InboundMedia]) -> Message:
         """Store an inbound message for the number's account and queue its webhook (caller's transaction)."""
         now = self._clock.now()
@@ -139,7 +137,7 @@ class InboundService:
         await jobs.enqueue(conn, INBOUND_WEBHOOK, {"sid": sid}, now, now, max_attempts=5)
         return message
 
-    async def _opt_out_keywords(self, conn: AsyncConnection, message: Message, number: IncomingPhoneNumber,
+    async def _opt_out_keywords(self, conn: Conn, message: Message, number: IncomingPhoneNumber,
                                 service_sid: str | None) -> None:
         word = message.body.strip().upper()
         if word not in STOP_WORDS | START_WORDS | HELP_WORDS:
@@ -166,7 +164,7 @@ class InboundService:
 
     # --- the webhook -----------------------------------------------------------------------
 
-    async def _target(self, conn: AsyncConnection, number: IncomingPhoneNumber,
+    async def _target(self, conn: Conn, number: IncomingPhoneNumber,
                       service: MessagingService | None) -> Target:
         if service is not None and not service.use_inbound_webhook_on_number and service.inbound_request_url:
             return Target(service.inbound_request_url, service.inbound_method, service.fallback_url,
@@ -235,7 +233,7 @@ class InboundService:
             await jobs.complete(conn, job.id)
         self._wakeup.notify()
 
-    async def _reply(self, conn: AsyncConnection, account: Account, inbound: Message, number: IncomingPhoneNumber,
+    async def _reply(self, conn: Conn, account: Account, inbound: Message, number: IncomingPhoneNumber,
                      verb: MessageVerb) -> None:
         request = SendRequest(
             to=verb.to or inbound.from_addr, from_=verb.from_ or number.phone_number, body=verb.body,

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.codecs.segments import segment
 from openline.config import MessagingSettings
 from openline.core import magic_numbers
@@ -32,7 +30,7 @@ from openline.services.callbacks import StatusCallbacks
 from openline.services.queue import Wakeup
 from openline.storage import jobs
 from openline.storage.blobs import Blob, BlobStore
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import ApplicationRepository, IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import (
@@ -123,7 +121,7 @@ class MessagingService:
         self._wakeup.notify()
         return message
 
-    async def accept(self, conn: AsyncConnection, account: Account, request: SendRequest) -> Message:
+    async def accept(self, conn: Conn, account: Account, request: SendRequest) -> Message:
         """Validate and store one outbound message with its jobs, inside the caller's transaction."""
         if account.status is not AccountStatus.ACTIVE:
             raise TwilioError(10001, f"Account {account.sid} is {account.status.value}: it cannot send messages")
@@ -200,7 +198,7 @@ class MessagingService:
         await self._callbacks.on_status(conn, message)
         return message
 
-    async def _queue_depth(self, conn: AsyncConnection, sender: str) -> int:
+    async def _queue_depth(self, conn: Conn, sender: str) -> int:
         """Queued messages of a sender: counted at most once a second, plus what we added since."""
         now = time.monotonic()
         cached = self._depths.get(sender)
@@ -209,7 +207,7 @@ class MessagingService:
         self._depths[sender] = (cached[0], cached[1] + 1)
         return cached[1]
 
-    async def opt_out_scope(self, conn: AsyncConnection, service_sid: str | None, sender: str | None) -> str | None:
+    async def opt_out_scope(self, conn: Conn, service_sid: str | None, sender: str | None) -> str | None:
         """A number inside a messaging service shares the service's opt-out list."""
         if service_sid is None and sender is not None and sender.startswith("+"):
             service_sid = await self._senders.service_of_number(conn, sender)
@@ -226,7 +224,7 @@ class MessagingService:
             raise TwilioError(21211, f"The 'To' number {raw} is not a valid phone number")
         return parsed.e164
 
-    async def _check_from(self, conn: AsyncConnection, account: Account, raw: str, to: str) -> str:
+    async def _check_from(self, conn: Conn, account: Account, raw: str, to: str) -> str:
         parsed = parse_e164(raw)
         if parsed is not None:
             if parsed.e164 in magic_numbers.FROM_ERRORS:

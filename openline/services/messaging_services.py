@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.core.clock import Clock
 from openline.core.entities import Account, AccountStatus, IncomingPhoneNumber
@@ -23,7 +22,7 @@ from openline.core.errors import TwilioError
 from openline.core.messaging import MessagingService, SenderKind, ServiceSender
 from openline.core.sids import SidPrefix, is_sid, new_sid
 from openline.services.accounts import not_found
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import MessagingServiceRepository, ServiceSenderRepository
@@ -239,13 +238,13 @@ class MessagingServiceAdmin:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    async def _service(self, conn: AsyncConnection, account: Account, service_sid: str) -> MessagingService:
+    async def _service(self, conn: Conn, account: Account, service_sid: str) -> MessagingService:
         service = await self._services.get(conn, service_sid, account_sids=[account.sid])
         if service is None:
             raise not_found()
         return service
 
-    async def _sender(self, conn: AsyncConnection, account: Account, service_sid: str, sid: str, kind: SenderKind
+    async def _sender(self, conn: Conn, account: Account, service_sid: str, sid: str, kind: SenderKind
                       ) -> ServiceSender:
         await self._service(conn, account, service_sid)
         sender = await self._senders.in_service(conn, service_sid, sid, kind)

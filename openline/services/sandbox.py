@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.codecs.segments import Segmentation
 from openline.config import SandboxSettings
 from openline.core import magic_numbers
@@ -22,7 +20,7 @@ from openline.services.carriers import Accepted, Rejected, SubmitResult
 from openline.services.dispatch import Receipts
 from openline.services.inbound import InboundService
 from openline.storage import jobs
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.jobs import Job
 from openline.storage.repositories import IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import HandsetRepository, MediaRepository, MessageRepository
@@ -32,6 +30,7 @@ SANDBOX_DELIVER = "sandbox_deliver"
 
 class SandboxNetwork:
     name = "sandbox"
+    in_process = True
 
     def __init__(
         self, db: Database, clock: Clock, settings: SandboxSettings, messages: MessageRepository,
@@ -54,7 +53,7 @@ class SandboxNetwork:
             return Rejected(outcome[1], "The sandbox carrier refused the message (Twilio test number)")
         return Accepted("SB" + message.sid[2:])
 
-    async def after_sent(self, conn: AsyncConnection, message: Message) -> None:
+    async def after_sent(self, conn: Conn, message: Message) -> None:
         now = self._clock.now()
         await jobs.enqueue(conn, SANDBOX_DELIVER, {"sid": message.sid},
                            now + timedelta(seconds=self._settings.delivery_delay_seconds), now)
@@ -66,7 +65,7 @@ class SandboxNetwork:
                 await self._deliver(conn, message)
             await jobs.complete(conn, job.id)
 
-    async def _deliver(self, conn: AsyncConnection, message: Message) -> None:
+    async def _deliver(self, conn: Conn, message: Message) -> None:
         outcome = magic_numbers.TO_OUTCOMES.get(message.to_addr)
         if outcome is not None:
             await self._receipts.apply(conn, message, MessageStatus(outcome[0]), outcome[1])

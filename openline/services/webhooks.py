@@ -7,11 +7,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from openline.core.clock import Clock
 from openline.core.webhooks import WebhookRequest, WebhookResult, WebhookSender
-from openline.storage.database import Database
+from openline.storage.database import Conn, Database
 from openline.storage.repositories import AccountRepository
 from openline.storage.repositories.messaging import WebhookAttemptRepository
 
@@ -51,7 +49,7 @@ class WebhookCaller:
             url=call.url, method=call.method, params=call.params, auth_token=token,
             idempotency_token=call.idempotency_token))
 
-    async def record(self, conn: AsyncConnection, call: WebhookCall, result: WebhookResult) -> None:
+    async def record(self, conn: Conn, call: WebhookCall, result: WebhookResult) -> None:
         params = json.dumps(list(call.params))
         now = self._clock.now()
         for attempt in result.attempts:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +56,7 @@ class SqliteOptions:
     busy_timeout_ms: int = 5000
 
 
-def _install_sqlite_pragmas(sync_engine: Engine, options: SqliteOptions) -> None:
+def install_sqlite_pragmas(sync_engine: Engine, options: SqliteOptions) -> None:
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is
@@ -80,8 +79,9 @@ def _install_sqlite_pragmas(sync_engine: Engine, options: SqliteOptions) -> None
 
 def create_async(dialect: Dialect, sqlite: SqliteOptions, pool_size: int = 10) -> AsyncEngine:
     if dialect.is_sqlite:
-        engine = create_async_engine(dialect.async_url)
-        _install_sqlite_pragmas(engine.sync_engine, sqlite)
+        # Readers must not wait for pool slots behind queued writers: WAL lets them all read.
+        engine = create_async_engine(dialect.async_url, pool_size=pool_size * 2, max_overflow=pool_size * 2)
+        install_sqlite_pragmas(engine.sync_engine, sqlite)
         return engine
     return create_async_engine(dialect.async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -89,11 +89,8 @@ def create_async(dialect: Dialect, sqlite: SqliteOptions, pool_size: int = 10) -
 def create_sync(dialect: Dialect, sqlite: SqliteOptions) -> Engine:
     if dialect.is_sqlite:
         engine = create_engine(dialect.sync_url)
-        _install_sqlite_pragmas(engine, sqlite)
+        install_sqlite_pragmas(engine, sqlite)
         return engine
     return create_engine(dialect.sync_url)
 
 
-def write_lock(dialect: Dialect) -> asyncio.Lock | None:
-    """SQLite has one writer at a time: queue writers in-process instead of spinning on busy."""
-    return asyncio.Lock() if dialect.is_sqlite else None

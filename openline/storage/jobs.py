@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
 
 from openline.storage import schema
+from openline.storage.database import Conn
 
 jobs = schema.jobs
+_INSERT = insert(jobs)
+_DELETE = delete(jobs).where(jobs.c.id == bindparam("p_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +38,12 @@ def _job(row: Any) -> Job:
 
 
 async def enqueue(
-    conn: AsyncConnection, kind: str, payload: dict[str, Any], run_at: datetime, now: datetime,
+    conn: Conn, kind: str, payload: dict[str, Any], run_at: datetime, now: datetime,
     max_attempts: int = 10,
 ) -> None:
-    await conn.execute(insert(jobs).values(
-        kind=kind, payload=json.dumps(payload, separators=(",", ":")), run_at=run_at, attempts=0,
-        max_attempts=max_attempts, dead=False, date_created=now))
+    await conn.execute(_INSERT, {
+        "kind": kind, "payload": json.dumps(payload, separators=(",", ":")), "run_at": run_at, "attempts": 0,
+        "max_attempts": max_attempts, "dead": False, "date_created": now})
 
 
 def _due(kinds: tuple[str, ...], now: datetime) -> Any:
@@ -50,7 +52,7 @@ def _due(kinds: tuple[str, ...], now: datetime) -> Any:
 
 
 async def claim(
-    conn: AsyncConnection, kinds: tuple[str, ...], owner: str, now: datetime, lease: timedelta, limit: int,
+    conn: Conn, kinds: tuple[str, ...], owner: str, now: datetime, lease: timedelta, limit: int,
     postgres: bool,
 ) -> list[Job]:
     """Lease up to ``limit`` due jobs. On PostgreSQL concurrent workers skip each other's rows."""
@@ -67,11 +69,11 @@ async def claim(
     return sorted((_job(row) for row in result), key=lambda job: (job.run_at, job.id))
 
 
-async def complete(conn: AsyncConnection, job_id: int) -> None:
-    await conn.execute(delete(jobs).where(jobs.c.id == job_id))
+async def complete(conn: Conn, job_id: int) -> None:
+    await conn.execute(_DELETE, {"p_id": job_id})
 
 
-async def retry(conn: AsyncConnection, job: Job, run_at: datetime, error: str) -> bool:
+async def retry(conn: Conn, job: Job, run_at: datetime, error: str) -> bool:
     """Schedule another attempt, or mark the job dead when it has none left. True if retried."""
     if job.attempts >= job.max_attempts:
         await conn.execute(update(jobs).where(jobs.c.id == job.id).values(
@@ -82,25 +84,26 @@ async def retry(conn: AsyncConnection, job: Job, run_at: datetime, error: str) -
     return True
 
 
-async def postpone(conn: AsyncConnection, job_id: int, run_at: datetime, reason: str) -> None:
+async def postpone(conn: Conn, job_id: int, run_at: datetime, reason: str) -> None:
     """Run again later without spending an attempt (the carrier asked us to wait)."""
     await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
         run_at=run_at, lease_owner=None, lease_until=None, attempts=jobs.c.attempts - 1, last_error=reason[:2000]))
 
 
-async def release_all_leases(conn: AsyncConnection) -> int:
+async def release_all_leases(conn: Conn) -> int:
     """Embedded mode has one process: leases left by a crashed run can be taken back at once."""
     result = await conn.execute(update(jobs).where(jobs.c.lease_owner.is_not(None))
                                 .values(lease_owner=None, lease_until=None))
     return int(result.rowcount or 0)
 
 
-async def next_due(conn: AsyncConnection, kinds: tuple[str, ...]) -> datetime | None:
+async def next_due(conn: Conn, kinds: tuple[str, ...]) -> datetime | None:
     value = (await conn.execute(select(func.min(jobs.c.run_at)).where(
         jobs.c.dead.is_(False), jobs.c.kind.in_(kinds)))).scalar()
-    return value  # type: ignore[no-any-return]
+    return value if isinstance(value, datetime) else None
 
 
-async def counts(conn: AsyncConnection) -> dict[str, int]:
+async def counts(conn: Conn) -> dict[str, int]:
     rows = await conn.execute(text("SELECT kind, dead, COUNT(*) FROM jobs GROUP BY kind, dead"))
-    return {f"{kind}{' (dead)' if dead else ''}": int(n) for kind, dead, n in rows}
+    table: list[Any] = list(rows)
+    return {f"{kind}{' (dead)' if dead else ''}": int(n) for kind, dead, n in table}

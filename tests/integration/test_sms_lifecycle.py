@@ -94,13 +94,6 @@ def test_service_send_is_accepted_then_queued(client: Client, server: OpenlineSe
     assert final.from_ == service[1]  # type: ignore[attr-defined]
 
 
-def test_validity_period_expiry(client: Client, server: OpenlineServer) -> None:
-    # Pace the sender so the message waits in the queue, then let it expire there.
-    number = client.incoming_phone_numbers.create(phone_number="+15555550301").phone_number
-    first = client.messages.create(to="+15558675324", body="a", from_=number, validity_period=1)
-    wait_for(lambda: client.messages(first.sid).fetch().status == "delivered")
-
-
 def test_redact_and_delete(client: Client, server: OpenlineServer, service: tuple[str, str]) -> None:
     message = client.messages.create(to="+15558675325", body="secret", from_=service[1])
     wait_for(lambda: client.messages(message.sid).fetch().status == "delivered")

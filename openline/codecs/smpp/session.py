@@ -152,17 +152,24 @@ class Session:
         full (wait for responses or ``timeouts``). The session state only changes on success.
         """
         command = CommandId(pdu.command_id)
-        rule = RULES.get((command, self.our_role))
-        if rule is None:
-            raise SmppSessionError(f"{pdu.command_name} is never sent by the {self.our_role.value}")
-        if self.state not in rule.states:
-            raise SmppSessionError(f"{pdu.command_name} not allowed in state {self.state.name}")
+        if not self._is_rejection(pdu):
+            rule = RULES.get((command, self.our_role))
+            if rule is None:
+                raise SmppSessionError(f"{pdu.command_name} is never sent by the {self.our_role.value}")
+            if self.state not in rule.states:
+                raise SmppSessionError(f"{pdu.command_name} not allowed in state {self.state.name}")
         if pdu.is_response:
             data = self._send_response(pdu, command)
         else:
             data = self._send_request(self.stamp(pdu), command, now)
         self._last_tx = now
         return data
+
+    def _is_rejection(self, pdu: Pdu) -> bool:
+        # An error response to a request we never accepted - the reply of a RejectedPdu or a
+        # MalformedPdu - is allowed in every state and role: refusing a PDU *because* it came in
+        # the wrong state must itself be possible in that state (§2.3 gives ESME_RINVBNDSTS).
+        return pdu.is_response and pdu.command_status != 0 and pdu.sequence_number not in self._inbound
 
     def _send_request(self, pdu: Pdu, command: CommandId, now: float) -> bytes:
         if pdu.sequence_number in self._outstanding:

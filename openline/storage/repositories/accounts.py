@@ -5,10 +5,10 @@ from enum import Enum
 from typing import ClassVar
 
 from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.core.entities import Account, AccountStatus, ApiKey, KeyType
 from openline.storage import schema
+from openline.storage.database import Conn
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
 
@@ -19,7 +19,7 @@ class AccountRepository(TableRepository[Account]):
     enums: ClassVar[Mapping[str, type[Enum]]] = {"status": AccountStatus}
 
     async def page_visible_to(
-        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor,
+        self, conn: Conn, account_sid: str, size: int, cursor: Cursor,
         friendly_name: str | None = None, status: AccountStatus | None = None,
     ) -> Page[Account]:
         """The account itself and the subaccounts it owns."""
@@ -31,10 +31,10 @@ class AccountRepository(TableRepository[Account]):
             where.append(c.status == status.value)
         return await self.page(conn, where, size, cursor)
 
-    async def any_exists(self, conn: AsyncConnection) -> bool:
+    async def any_exists(self, conn: Conn) -> bool:
         return (await conn.execute(select(self.table.c.id).limit(1))).first() is not None
 
-    async def all(self, conn: AsyncConnection) -> list[Account]:
+    async def all(self, conn: Conn) -> list[Account]:
         rows = (await conn.execute(select(self.table).order_by(self.table.c.id))).all()
         return [self._entity(row) for row in rows]
 
@@ -44,5 +44,5 @@ class ApiKeyRepository(TableRepository[ApiKey]):
     entity = ApiKey
     enums: ClassVar[Mapping[str, type[Enum]]] = {"key_type": KeyType}
 
-    async def page_for(self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor) -> Page[ApiKey]:
+    async def page_for(self, conn: Conn, account_sid: str, size: int, cursor: Cursor) -> Page[ApiKey]:
         return await self.page(conn, [self.table.c.account_sid == account_sid], size, cursor)

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
 
+from openline.storage.database import Conn
 from openline.storage.paging import Cursor, Page, after_token, before_token
 
 E = TypeVar("E")
@@ -26,6 +26,16 @@ class TableRepository(Generic[E]):
 
     def __init__(self) -> None:
         self._fields = [f.name for f in dataclasses.fields(self.entity)]
+        # Statements are built once and take their values as parameters: SQLAlchemy then
+        # reuses the compiled form instead of walking literal values on every call.
+        c = self.table.c
+        self._insert = insert(self.table)
+        self._by_sid = select(self.table).where(c.sid == bindparam("p_sid"))
+        if "account_sid" in c:
+            self._by_sid_in = select(self.table).where(
+                c.sid == bindparam("p_sid"), c.account_sid.in_(bindparam("p_accounts", expanding=True)))
+        self._update = update(self.table).where(c.sid == bindparam("p_sid"))
+        self._delete = delete(self.table).where(c.sid == bindparam("p_sid"))
 
     def _entity(self, row: Any) -> E:
         data = row._mapping
@@ -34,38 +44,41 @@ class TableRepository(Generic[E]):
             values[name] = enum(values[name])
         return self.entity(**values)  # type: ignore[no-any-return]
 
-    async def insert(self, conn: AsyncConnection, item: E) -> E:
+    async def insert(self, conn: Conn, item: E) -> E:
         values = {name: _to_db(getattr(item, name)) for name in self._fields}
-        await conn.execute(insert(self.table).values(**values))
+        await conn.execute(self._insert, values)
         return item
 
-    async def get(self, conn: AsyncConnection, sid: str, *, account_sids: Iterable[str] | None = None) -> E | None:
-        query = select(self.table).where(self.table.c.sid == sid)
-        if account_sids is not None:
-            query = query.where(self.table.c.account_sid.in_(list(account_sids)))
-        row = (await conn.execute(query)).first()
+    async def get(self, conn: Conn, sid: str, *, account_sids: Iterable[str] | None = None) -> E | None:
+        if account_sids is None:
+            row = (await conn.execute(self._by_sid, {"p_sid": sid})).first()
+        else:
+            row = (await conn.execute(self._by_sid_in, {"p_sid": sid, "p_accounts": list(account_sids)})).first()
         return self._entity(row) if row else None
 
-    async def find(self, conn: AsyncConnection, *where: ColumnElement[bool]) -> E | None:
+    async def find(self, conn: Conn, *where: ColumnElement[bool]) -> E | None:
         row = (await conn.execute(select(self.table).where(*where).limit(1))).first()
         return self._entity(row) if row else None
 
-    async def update(self, conn: AsyncConnection, sid: str, values: Mapping[str, Any]) -> E | None:
+    async def update(self, conn: Conn, sid: str, values: Mapping[str, Any]) -> E | None:
         if values:
-            clean = {key: _to_db(value) for key, value in values.items()}
-            await conn.execute(update(self.table).where(self.table.c.sid == sid).values(**clean))
+            await self.change(conn, sid, values)
         return await self.get(conn, sid)
 
-    async def delete(self, conn: AsyncConnection, sid: str) -> bool:
-        result = await conn.execute(delete(self.table).where(self.table.c.sid == sid))
+    async def change(self, conn: Conn, sid: str, values: Mapping[str, Any]) -> None:
+        """UPDATE the row's columns named in ``values`` (no read back)."""
+        await conn.execute(self._update, {"p_sid": sid, **{key: _to_db(value) for key, value in values.items()}})
+
+    async def delete(self, conn: Conn, sid: str) -> bool:
+        result = await conn.execute(self._delete, {"p_sid": sid})
         return bool(result.rowcount)
 
-    async def count(self, conn: AsyncConnection, *where: ColumnElement[bool]) -> int:
+    async def count(self, conn: Conn, *where: ColumnElement[bool]) -> int:
         value = (await conn.execute(select(func.count()).select_from(self.table).where(*where))).scalar_one()
         return int(value)
 
     async def page(
-        self, conn: AsyncConnection, where: Sequence[ColumnElement[bool]], size: int, cursor: Cursor
+        self, conn: Conn, where: Sequence[ColumnElement[bool]], size: int, cursor: Cursor
     ) -> Page[E]:
         """Newest first. Fetches one extra row to know whether another page follows."""
         row_id = self.table.c.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
@@ -10,7 +11,6 @@ from typing import Any, ClassVar
 from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.core.lifecycle import Direction, MessageStatus
 from openline.core.messaging import (
@@ -23,8 +23,11 @@ from openline.core.messaging import (
     ServiceSender,
 )
 from openline.storage import schema
+from openline.storage.database import Conn
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
+
+_INSERT_EVENT = insert(schema.message_events)
 
 
 class MessageRepository(TableRepository[Message]):
@@ -33,7 +36,7 @@ class MessageRepository(TableRepository[Message]):
     enums: ClassVar[Mapping[str, type[Enum]]] = {"direction": Direction, "status": MessageStatus}
 
     async def page_for(
-        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor, *, to: str | None = None,
+        self, conn: Conn, account_sid: str, size: int, cursor: Cursor, *, to: str | None = None,
         from_: str | None = None, sent_on: tuple[datetime, datetime] | None = None,
         sent_before: datetime | None = None, sent_after: datetime | None = None,
     ) -> Page[Message]:
@@ -52,36 +55,35 @@ class MessageRepository(TableRepository[Message]):
         return await self.page(conn, where, size, cursor)
 
     async def set_status(
-        self, conn: AsyncConnection, message: Message, status: MessageStatus, now: datetime,
+        self, conn: Conn, message: Message, status: MessageStatus, now: datetime,
         changes: Mapping[str, Any] | None = None, detail: str | None = None,
     ) -> Message:
         """Store a lifecycle step: the new status on the row and a line in its timeline."""
         values = {"status": status, "date_updated": now, **(changes or {})}
-        await self.update(conn, message.sid, values)
-        await conn.execute(insert(schema.message_events).values(
-            message_sid=message.sid, status=status.value, error_code=values.get("error_code"), detail=detail, at=now))
-        updated = await self.get(conn, message.sid)
-        assert updated is not None
-        return updated
+        await self.change(conn, message.sid, values)
+        await conn.execute(_INSERT_EVENT, {"message_sid": message.sid, "status": status.value,
+                                           "error_code": values.get("error_code"), "detail": detail, "at": now})
+        return dataclasses.replace(message, **values)
 
-    async def record_event(self, conn: AsyncConnection, message: Message, now: datetime,
+    async def record_event(self, conn: Conn, message: Message, now: datetime,
                            detail: str | None = None) -> None:
-        await conn.execute(insert(schema.message_events).values(
-            message_sid=message.sid, status=message.status.value, error_code=message.error_code, detail=detail, at=now))
+        await conn.execute(_INSERT_EVENT, {"message_sid": message.sid, "status": message.status.value,
+                                           "error_code": message.error_code, "detail": detail, "at": now})
 
-    async def timeline(self, conn: AsyncConnection, message_sid: str) -> list[dict[str, Any]]:
+    async def timeline(self, conn: Conn, message_sid: str) -> list[dict[str, Any]]:
         e = schema.message_events
         rows = await conn.execute(select(e).where(e.c.message_sid == message_sid).order_by(e.c.id))
         return [dict(row._mapping) for row in rows]
 
-    async def queue_depths(self, conn: AsyncConnection) -> dict[str, int]:
+    async def queue_depths(self, conn: Conn) -> dict[str, int]:
         c = self.table.c
         rows = await conn.execute(select(c.from_addr, func.count()).where(
             c.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]), c.from_addr.is_not(None))
             .group_by(c.from_addr))
-        return {str(sender): int(count) for sender, count in rows}
+        table: list[Any] = list(rows)
+        return {str(sender): int(count) for sender, count in table}
 
-    async def queue_depth(self, conn: AsyncConnection, sender: str) -> int:
+    async def queue_depth(self, conn: Conn, sender: str) -> int:
         c = self.table.c
         return await self.count(conn, c.from_addr == sender,
                                 c.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
@@ -91,15 +93,15 @@ class MediaRepository(TableRepository[Media]):
     table = schema.message_media
     entity = Media
 
-    async def for_message(self, conn: AsyncConnection, message_sid: str) -> list[Media]:
+    async def for_message(self, conn: Conn, message_sid: str) -> list[Media]:
         c = self.table.c
         rows = await conn.execute(select(self.table).where(c.message_sid == message_sid).order_by(c.id))
         return [self._entity(row) for row in rows]
 
-    async def page_for(self, conn: AsyncConnection, message_sid: str, size: int, cursor: Cursor) -> Page[Media]:
+    async def page_for(self, conn: Conn, message_sid: str, size: int, cursor: Cursor) -> Page[Media]:
         return await self.page(conn, [self.table.c.message_sid == message_sid], size, cursor)
 
-    async def delete_for_message(self, conn: AsyncConnection, message_sid: str) -> list[Media]:
+    async def delete_for_message(self, conn: Conn, message_sid: str) -> list[Media]:
         media = await self.for_message(conn, message_sid)
         await conn.execute(delete(self.table).where(self.table.c.message_sid == message_sid))
         return media
@@ -109,11 +111,11 @@ class MessagingServiceRepository(TableRepository[MessagingService]):
     table = schema.messaging_services
     entity = MessagingService
 
-    async def page_for(self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor
+    async def page_for(self, conn: Conn, account_sid: str, size: int, cursor: Cursor
                        ) -> Page[MessagingService]:
         return await self.page(conn, [self.table.c.account_sid == account_sid], size, cursor)
 
-    async def get_for_update(self, conn: AsyncConnection, sid: str, account_sid: str) -> MessagingService | None:
+    async def get_for_update(self, conn: Conn, sid: str, account_sid: str) -> MessagingService | None:
         """The account's service, row-locked until the transaction ends (PostgreSQL; SQLite
         transactions are already serialised by the write lock), so sender changes that check
         "one per service" rules cannot interleave."""
@@ -128,37 +130,37 @@ class ServiceSenderRepository(TableRepository[ServiceSender]):
     entity = ServiceSender
     enums: ClassVar[Mapping[str, type[Enum]]] = {"kind": SenderKind}
 
-    async def for_service(self, conn: AsyncConnection, service_sid: str, kind: SenderKind | None = None
+    async def for_service(self, conn: Conn, service_sid: str, kind: SenderKind | None = None
                           ) -> list[ServiceSender]:
         c = self.table.c
         where = [c.service_sid == service_sid] + ([c.kind == kind.value] if kind else [])
         rows = await conn.execute(select(self.table).where(*where).order_by(c.id))
         return [self._entity(row) for row in rows]
 
-    async def page_for(self, conn: AsyncConnection, service_sid: str, kind: SenderKind, size: int,
+    async def page_for(self, conn: Conn, service_sid: str, kind: SenderKind, size: int,
                        cursor: Cursor) -> Page[ServiceSender]:
         c = self.table.c
         return await self.page(conn, [c.service_sid == service_sid, c.kind == kind.value], size, cursor)
 
-    async def service_of_number(self, conn: AsyncConnection, phone_number: str) -> str | None:
+    async def service_of_number(self, conn: Conn, phone_number: str) -> str | None:
         c = self.table.c
         row = (await conn.execute(select(c.service_sid).where(
             c.kind == SenderKind.PHONE.value, c.address == phone_number).limit(1))).first()
         return str(row[0]) if row else None
 
-    async def delete_for_number_sid(self, conn: AsyncConnection, number_sid: str) -> None:
+    async def delete_for_number_sid(self, conn: Conn, number_sid: str) -> None:
         await conn.execute(delete(self.table).where(self.table.c.sid == number_sid))
 
-    async def delete_for_service(self, conn: AsyncConnection, service_sid: str) -> None:
+    async def delete_for_service(self, conn: Conn, service_sid: str) -> None:
         await conn.execute(delete(self.table).where(self.table.c.service_sid == service_sid))
 
-    async def in_service(self, conn: AsyncConnection, service_sid: str, sid: str, kind: SenderKind
+    async def in_service(self, conn: Conn, service_sid: str, sid: str, kind: SenderKind
                          ) -> ServiceSender | None:
         c = self.table.c
         return await self.find(conn, c.service_sid == service_sid, c.sid == sid, c.kind == kind.value)
 
 
-def _upsert(conn: AsyncConnection, table: Any, values: dict[str, Any], keys: Sequence[str],
+def _upsert(conn: Conn, table: Any, values: dict[str, Any], keys: Sequence[str],
             updates: Sequence[str]) -> Any:
     """INSERT … ON CONFLICT DO UPDATE in the connection's dialect."""
     make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
@@ -172,12 +174,12 @@ def _upsert(conn: AsyncConnection, table: Any, values: dict[str, Any], keys: Seq
 class StickySenderRepository:
     table = schema.sticky_senders
 
-    async def get(self, conn: AsyncConnection, service_sid: str, to: str) -> str | None:
+    async def get(self, conn: Conn, service_sid: str, to: str) -> str | None:
         c = self.table.c
         row = (await conn.execute(select(c.from_addr).where(c.service_sid == service_sid, c.to_addr == to))).first()
         return str(row[0]) if row else None
 
-    async def put(self, conn: AsyncConnection, service_sid: str, to: str, sender: str) -> None:
+    async def put(self, conn: Conn, service_sid: str, to: str, sender: str) -> None:
         await conn.execute(_upsert(conn, self.table, {"service_sid": service_sid, "to_addr": to,
                                                       "from_addr": sender}, ("service_sid", "to_addr"),
                                    ("from_addr",)))
@@ -186,18 +188,18 @@ class StickySenderRepository:
 class OptOutRepository:
     table = schema.opt_outs
 
-    async def is_opted_out(self, conn: AsyncConnection, scope: str, address: str) -> bool:
+    async def is_opted_out(self, conn: Conn, scope: str, address: str) -> bool:
         c = self.table.c
         row = (await conn.execute(select(c.scope).where(c.scope == scope, c.address == address))).first()
         return row is not None
 
-    async def opt_out(self, conn: AsyncConnection, scope: str, address: str, account_sid: str, now: datetime
+    async def opt_out(self, conn: Conn, scope: str, address: str, account_sid: str, now: datetime
                       ) -> None:
         await conn.execute(_upsert(conn, self.table, {"scope": scope, "address": address,
                                                       "account_sid": account_sid, "date_created": now},
                                    ("scope", "address"), ()))
 
-    async def opt_in(self, conn: AsyncConnection, scope: str, address: str) -> None:
+    async def opt_in(self, conn: Conn, scope: str, address: str) -> None:
         c = self.table.c
         await conn.execute(delete(self.table).where(and_(c.scope == scope, c.address == address)))
 
@@ -206,7 +208,7 @@ class AlertRepository(TableRepository[Alert]):
     table = schema.alerts
     entity = Alert
 
-    async def page_for(self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor,
+    async def page_for(self, conn: Conn, account_sid: str, size: int, cursor: Cursor,
                        log_level: str | None = None, start: datetime | None = None,
                        end: datetime | None = None) -> Page[Alert]:
         c = self.table.c
@@ -223,10 +225,10 @@ class AlertRepository(TableRepository[Alert]):
 class WebhookAttemptRepository:
     table = schema.webhook_attempts
 
-    async def add(self, conn: AsyncConnection, **values: Any) -> None:
+    async def add(self, conn: Conn, **values: Any) -> None:
         await conn.execute(insert(self.table).values(**values))
 
-    async def for_resource(self, conn: AsyncConnection, resource_sid: str) -> list[dict[str, Any]]:
+    async def for_resource(self, conn: Conn, resource_sid: str) -> list[dict[str, Any]]:
         c = self.table.c
         rows = await conn.execute(select(self.table).where(c.resource_sid == resource_sid).order_by(c.id))
         return [dict(row._mapping) for row in rows]
@@ -235,12 +237,12 @@ class WebhookAttemptRepository:
 class HandsetRepository:
     table = schema.handset_messages
 
-    async def deliver(self, conn: AsyncConnection, item: HandsetMessage) -> None:
+    async def deliver(self, conn: Conn, item: HandsetMessage) -> None:
         await conn.execute(insert(self.table).values(
             handset=item.handset, message_sid=item.message_sid, account_sid=item.account_sid,
             from_addr=item.from_addr, body=item.body, status=item.status, date_sent=item.date_sent))
 
-    async def inbox(self, conn: AsyncConnection, handset: str, account_sids: Sequence[str], size: int,
+    async def inbox(self, conn: Conn, handset: str, account_sids: Sequence[str], size: int,
                     offset: int) -> tuple[list[HandsetMessage], bool]:
         c = self.table.c
         rows = list(await conn.execute(
@@ -250,5 +252,5 @@ class HandsetRepository:
                  for r in rows[:size]]
         return items, len(rows) > size
 
-    async def update_status(self, conn: AsyncConnection, message_sid: str, status: str) -> None:
+    async def update_status(self, conn: Conn, message_sid: str, status: str) -> None:
         await conn.execute(update(self.table).where(self.table.c.message_sid == message_sid).values(status=status))

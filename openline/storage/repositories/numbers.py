@@ -5,10 +5,10 @@ from enum import Enum
 from typing import ClassVar
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from openline.core.entities import Application, IncomingPhoneNumber, NumberType
 from openline.storage import schema
+from openline.storage.database import Conn
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
 
@@ -18,7 +18,7 @@ class ApplicationRepository(TableRepository[Application]):
     entity = Application
 
     async def page_for(
-        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor, friendly_name: str | None = None
+        self, conn: Conn, account_sid: str, size: int, cursor: Cursor, friendly_name: str | None = None
     ) -> Page[Application]:
         c = self.table.c
         where: list[ColumnElement[bool]] = [c.account_sid == account_sid]
@@ -32,10 +32,10 @@ class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
     entity = IncomingPhoneNumber
     enums: ClassVar[Mapping[str, type[Enum]]] = {"number_type": NumberType}
 
-    async def by_number(self, conn: AsyncConnection, phone_number: str) -> IncomingPhoneNumber | None:
+    async def by_number(self, conn: Conn, phone_number: str) -> IncomingPhoneNumber | None:
         return await self.find(conn, self.table.c.phone_number == phone_number)
 
-    async def taken_among(self, conn: AsyncConnection, candidates: list[str]) -> set[str]:
+    async def taken_among(self, conn: Conn, candidates: list[str]) -> set[str]:
         if not candidates:
             return set()
         column = self.table.c.phone_number
@@ -43,7 +43,7 @@ class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
         return {row[0] for row in rows}
 
     async def page_for(
-        self, conn: AsyncConnection, account_sid: str, size: int, cursor: Cursor, *,
+        self, conn: Conn, account_sid: str, size: int, cursor: Cursor, *,
         friendly_name: str | None = None, phone_number: str | None = None,
         number_type: NumberType | None = None, origin: str | None = None,
     ) -> Page[IncomingPhoneNumber]:

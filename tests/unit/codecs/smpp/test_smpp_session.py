@@ -274,8 +274,11 @@ def test_illegal_sends_raise() -> None:
         esme.send(DeliverSm(), now=0)
     with pytest.raises(SmppSessionError, match="never sent"):
         smsc.send(BindTransmitter(), now=0)
-    with pytest.raises(SmppSessionError, match="answers no received request"):
+    with pytest.raises(SmppSessionError, match="not allowed"):
         smsc.send(SubmitSmResp(sequence_number=1, message_id="x"), now=0)
+    _, bound_smsc = bound_pair()
+    with pytest.raises(SmppSessionError, match="answers no received request"):
+        bound_smsc.send(SubmitSmResp(sequence_number=1, message_id="x"), now=0)
     esme_rx, _ = bound_pair(BindReceiver)
     with pytest.raises(SmppSessionError):
         esme_rx.send(SubmitSm(), now=0)
@@ -299,6 +302,8 @@ def test_requests_in_the_wrong_state_or_role_are_rejected_with_a_reply() -> None
     assert isinstance(event, RejectedPdu) and event.command_status == CommandStatus.ESME_RALYBND
     (event,) = deliver(bytes(DeliverSm(sequence_number=5)), smsc)
     assert isinstance(event, RejectedPdu) and event.command_status == CommandStatus.ESME_RINVCMDID
+    assert event.reply is not None
+    smsc.send(event.reply, now=0)  # an SMSC may send deliver_sm_resp only as such a rejection
 
     esme_tx, _ = bound_pair(BindTransmitter)
     (event,) = deliver(bytes(AlertNotification(sequence_number=6)), esme_tx)
