@@ -214,7 +214,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                              receipts, inbound)
     dispatcher = Dispatcher(db, clock, msg, sandbox, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,
-                            Throughput(msg.throughput, msg.sender_mps), http)
+                            Throughput(msg.throughput, msg.sender_mps), http, account_repo)
     handsets = Handsets(db, handset_repo, media_repo, inbound, urls)
     pools = [
         WorkerPool("dispatch", db, clock, {DISPATCH: dispatcher.dispatch, SANDBOX_DELIVER: sandbox.deliver},
@@ -237,7 +237,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     async def health() -> dict[str, Any]:
         async with db.read() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
-        return {"database": db.dialect.name}
+            # Messages waiting per sender (queued or being sent): what an operator watches.
+            depths = await message_repo.queue_depths(conn)
+        return {"database": db.dialect.name, "queue_depths": depths}
 
     limiter = ConcurrencyLimiter(settings.api.max_concurrent_requests_per_account)
     products = {

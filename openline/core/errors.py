@@ -25,7 +25,7 @@ def _spec(code: int, status: int, title: str, description: str = "") -> ErrorSpe
 CATALOGUE: dict[int, ErrorSpec] = {
     s.code: s
     for s in sorted((
-        _spec(10001, 400, "Account is not active", "The account is suspended or closed, so it cannot do this."),
+        _spec(10001, 403, "Account is not active", "The account is suspended or closed, so it cannot do this."),
         _spec(11200, 400, "HTTP retrieval failure", "The webhook request failed: connection error, timeout or a non-2xx answer."),
         _spec(11205, 400, "HTTP connection failure", "Openline could not connect to the webhook URL."),
         _spec(11206, 400, "HTTP protocol violation", "The webhook answer was not valid HTTP."),

@@ -21,7 +21,7 @@ import httpx
 from openline.codecs.segments import segment
 from openline.config import MessagingSettings
 from openline.core.clock import Clock
-from openline.core.entities import NumberType
+from openline.core.entities import AccountStatus, NumberType
 from openline.core.errors import lookup
 from openline.core.lifecycle import MessageStatus, check_transition, is_final
 from openline.core.messaging import Message, SenderKind
@@ -35,7 +35,7 @@ from openline.storage import jobs
 from openline.storage.blobs import BlobStore
 from openline.storage.database import Conn, Database
 from openline.storage.jobs import Job
-from openline.storage.repositories import IncomingPhoneNumberRepository
+from openline.storage.repositories import AccountRepository, IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import (
     MediaRepository,
     MessageRepository,
@@ -55,8 +55,10 @@ class Dispatcher:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         services: MessagingServiceRepository, senders: ServiceSenderRepository, sticky: StickySenderRepository,
         opt_outs: OptOutRepository, callbacks: StatusCallbacks, throughput: Throughput, http: httpx.AsyncClient,
+        accounts: AccountRepository,
     ) -> None:
         self._db = db
+        self._accounts = accounts
         self._clock = clock
         self._settings = settings
         self._carrier = carrier
@@ -98,6 +100,9 @@ class Dispatcher:
             message = await self._release(message, job, now)
             if message is None:
                 return
+        if not await self._account_active(message.account_sid):
+            await self._fail(message, job, 30002, "The account was suspended before the message was sent")
+            return
         if message.status is S.SENDING:
             log.info("re-submitting %s after an interrupted send", message.sid)
         elif message.expires_at is not None and now > message.expires_at:
@@ -141,6 +146,11 @@ class Dispatcher:
                 "price": price_for(self._settings, message.to_addr, message.num_segments)})
             await self._carrier.after_sent(conn, sent)
             await jobs.complete(conn, job.id)
+
+    async def _account_active(self, account_sid: str) -> bool:
+        async with self._db.read() as conn:
+            account = await self._accounts.get(conn, account_sid)
+        return account is not None and account.status is AccountStatus.ACTIVE
 
     async def _number_kind(self, sender: str) -> NumberType | None:
         parsed = parse_e164(sender) if sender.startswith("+") else None

@@ -80,3 +80,49 @@ def test_validation_codes(client: Client, number: str) -> None:
         assert rest_error(lambda kwargs=kwargs: client.messages.create(**kwargs)) == (400, code), kwargs
     ok = client.messages.create(body="x", from_="+15005550006", to="+15558675310")
     assert ok.status == "queued"
+
+
+def test_missing_to_and_suspended_account(client: Client, server: OpenlineServer, number: str) -> None:
+    url = f"{server.url}/2010-04-01/Accounts/{server.account_sid}/Messages.json"  # type: ignore[attr-defined]
+    auth = (server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+    missing_to = httpx.post(url, data={"From": number, "Body": "x"}, auth=auth)
+    assert missing_to.status_code == 400 and missing_to.json()["code"] == 21604
+    sub = client.api.v2010.accounts.create(friendly_name="to suspend")
+    sub_number = client.api.v2010.accounts(sub.sid).incoming_phone_numbers.create(phone_number="+15555550109")
+    sub_client = host_style_client(server.url, sub.sid, sub.auth_token)
+    assert sub_client.messages.create(body="ok", from_=sub_number.phone_number, to="+15558675319").status == "queued"
+    client.api.v2010.accounts(sub.sid).update(status="suspended")
+    assert rest_error(lambda: sub_client.messages.create(body="x", from_=sub_number.phone_number,
+                                                         to="+15558675319")) == (403, 10001)
+    # A suspended account can still read.
+    assert sub_client.messages.list(limit=1)
+    validate_exchanges(sub_client)
+
+
+def test_alphanumeric_sender(client: Client, server: OpenlineServer) -> None:
+    message = client.messages.create(body="from a brand", from_="Acme", to="+447400123456")
+    assert message.from_ == "Acme"
+    assert wait_for(lambda: client.messages(message.sid).fetch().status == "delivered")
+    assert rest_error(lambda: client.messages.create(body="x", from_="Acme", to="+15558675318")) == (400, 21612)
+    assert rest_error(lambda: client.messages.create(body="x", from_="Way too long name", to="+447400123456")) == (
+        400, 21212)
+    sub = client.api.v2010.accounts.create(friendly_name="no alpha")
+    httpx.post(f"{server.url}/2010-04-01/Accounts/{sub.sid}.json", data={"AlphaSenderEnabled": "false"},
+               auth=(server.account_sid, server.auth_token)).raise_for_status()  # type: ignore[attr-defined]
+    sub_client = host_style_client(server.url, sub.sid, sub.auth_token)
+    assert rest_error(lambda: sub_client.messages.create(body="x", from_="Acme", to="+447400123456")) == (400, 21212)
+
+
+def test_sandbox_clock_needs_the_flag(data_dir) -> None:  # type: ignore[no-untyped-def]
+    sid, token = new_credentials()
+    srv = OpenlineServer(data_dir, env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token}).start()
+    try:
+        response = httpx.post(f"{srv.url}/sandbox/v1/Clock", data={"Advance": "60"}, auth=(sid, token))
+        assert response.status_code == 404 and response.json()["code"] == 20404
+    finally:
+        srv.stop()
+
+
+def test_queue_depths_in_health(client: Client, server: OpenlineServer) -> None:
+    health = httpx.get(f"{server.url}/health").json()
+    assert isinstance(health["queue_depths"], dict)
