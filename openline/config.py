@@ -66,6 +66,95 @@ class SandboxSettings(BaseModel):
     clock: bool = False  # `--sandbox-clock`: POST /sandbox/v1/Clock moves Openline's time forward
 
 
+_E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+_MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-f]{32}$")
+
+
+def _check_sender(value: str | None) -> str | None:
+    if value is not None and not (_E164.match(value) or _MESSAGING_SERVICE_SID.match(value)):
+        raise ValueError("must be an E.164 phone number (+15551234567) or a messaging service SID (MG…)")
+    return value
+
+
+class SendLimit(BaseModel):
+    """At most ``max`` verifications in ``interval_seconds`` (0 blocks the destination altogether)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max: int = Field(ge=0)
+    interval_seconds: int = Field(ge=1, le=86_400)
+
+
+class VerifyServiceSettings(BaseModel):
+    """Overrides for one Verify service (keyed by its VA… SID); unset keys keep the global value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code_lifetime_seconds: int | None = Field(default=None, ge=60, le=86_400)
+    sender: str | None = None
+    custom_message_enabled: bool | None = None
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_format(cls, value: str | None) -> str | None:
+        return _check_sender(value)
+
+
+class VerifySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code_lifetime_seconds: int = Field(default=600, ge=60, le=86_400)  # Twilio's default is 10 minutes
+    # Who sends the codes: a number or a messaging service SID of the account. Unset: any
+    # SMS-capable number the account owns, else Twilio's magic test sender +15005550006.
+    sender: str | None = None
+    # Twilio's deprecated CustomMessage parameter is off unless enabled (Twilio enables it per account).
+    custom_message_enabled: bool = False
+    services: dict[str, VerifyServiceSettings] = Field(default_factory=dict)
+    # SMS-pumping guard: per-account limits on verifications to an E.164 prefix ("+2327") or
+    # to a country (ISO code, "SL"); beyond them a verification answers 60410.
+    prefix_limits: dict[str, SendLimit] = Field(default_factory=dict)
+    country_limits: dict[str, SendLimit] = Field(default_factory=dict)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender_format(cls, value: str | None) -> str | None:
+        return _check_sender(value)
+
+    @field_validator("services")
+    @classmethod
+    def _service_sids(cls, value: dict[str, VerifyServiceSettings]) -> dict[str, VerifyServiceSettings]:
+        for sid in value:
+            if not re.fullmatch(r"VA[0-9a-f]{32}", sid):
+                raise ValueError(f"{sid!r} is not a Verify service SID (VA followed by 32 lowercase hex digits)")
+        return value
+
+    @field_validator("prefix_limits")
+    @classmethod
+    def _prefixes(cls, value: dict[str, SendLimit]) -> dict[str, SendLimit]:
+        for prefix in value:
+            if not re.fullmatch(r"\+[1-9][0-9]{0,14}", prefix):
+                raise ValueError(f"{prefix!r} is not an E.164 prefix ('+' and 1 to 15 digits)")
+        return value
+
+    @field_validator("country_limits")
+    @classmethod
+    def _countries(cls, value: dict[str, SendLimit]) -> dict[str, SendLimit]:
+        for country in value:
+            if not re.fullmatch(r"[A-Z]{2}", country):
+                raise ValueError(f"{country!r} is not an ISO 3166 country code (two capital letters)")
+        return value
+
+    def for_service(self, service_sid: str) -> VerifyServiceSettings:
+        """The effective settings for one service, overrides applied."""
+        own = self.services.get(service_sid)
+        return VerifyServiceSettings(
+            code_lifetime_seconds=(own.code_lifetime_seconds if own and own.code_lifetime_seconds is not None
+                                   else self.code_lifetime_seconds),
+            sender=own.sender if own and own.sender is not None else self.sender,
+            custom_message_enabled=(own.custom_message_enabled if own and own.custom_message_enabled is not None
+                                    else self.custom_message_enabled))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
@@ -82,6 +171,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     messaging: MessagingSettings = MessagingSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    verify: VerifySettings = VerifySettings()
 
     @field_validator("account_sid")
     @classmethod

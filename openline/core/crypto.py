@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _VERSION = b"\x01"  # leaves room to rotate the scheme without guessing at old rows
+_KDF_SALT = b"openline key derivation v1"
 
 
 class SecretBoxError(ValueError):
@@ -43,6 +44,13 @@ class SecretBox:
         if len(key) != KEY_BYTES:
             raise SecretBoxError("secret key must be 32 bytes")
         self._aead = AESGCM(key)
+        # Sub-keys for other uses (keyed hashes of one-time codes…) come from this pseudorandom
+        # key (HKDF-Extract, RFC 5869 §2.2), so the raw master key is kept nowhere else.
+        self._prk = hmac.new(_KDF_SALT, key, hashlib.sha256).digest()
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for one purpose (HKDF-Expand, RFC 5869 §2.3); distinct purposes, unrelated keys."""
+        return derive_key(self._prk, purpose)
 
     def seal(self, plaintext: str, context: str) -> bytes:
         """``context`` (e.g. the key SID) is bound in, so a sealed value cannot be moved to another row."""
@@ -57,6 +65,11 @@ class SecretBox:
             return self._aead.decrypt(nonce, ciphertext, context.encode()).decode()
         except Exception as exc:  # InvalidTag: wrong key or tampered row
             raise SecretBoxError("secret could not be opened: wrong secret key?") from exc
+
+
+def derive_key(prk: bytes, purpose: str) -> bytes:
+    """HKDF-Expand with SHA-256 for one 32-byte block: T(1) = HMAC(PRK, info || 0x01)."""
+    return hmac.new(prk, purpose.encode() + b"\x01", hashlib.sha256).digest()
 
 
 def secret_digest(secret: str) -> str:

@@ -109,6 +109,18 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(60200, 400, "Invalid parameter", "A Verify request parameter is missing or invalid."),
         _spec(60202, 429, "Max check attempts reached", "Too many check attempts for this verification."),
         _spec(60203, 429, "Max send attempts reached", "Too many sends to this destination."),
+        _spec(60204, 400, "Service does not support this feature",
+              "The Verify service does not have this feature enabled (CustomCodeEnabled, custom messages)."),
+        _spec(60205, 403, "SMS is not supported by landline phone number",
+              "The service skips SMS to landlines (SkipSmsToLandlines) and the 'To' number is a landline."),
+        _spec(60207, 400, "Max rate limits per service reached", "The Verify service has the most rate limits it may have."),
+        _spec(60208, 400, "Rate limit with that UniqueName already exists",
+              "Another rate limit of this Verify service has that UniqueName."),
+        _spec(60210, 400, "Max Buckets per Rate limit reached", "The rate limit has the most buckets it may have."),
+        _spec(60211, 400, "Bucket with the given Interval already exists",
+              "The rate limit already has a bucket with that Interval; update or delete it instead."),
+        _spec(60410, 429, "Verification delivery attempt blocked",
+              "Too many verifications to this destination prefix or country (SMS pumping guard)."),
         _spec(90007, 400, "Invalid validity period value", "ValidityPeriod must be an integer from 1 to 36000 seconds."),
     ), key=lambda spec: spec.code)
 }

@@ -22,6 +22,9 @@ class SidPrefix(StrEnum):
     RECORDING = "RE"
     VERIFY_SERVICE = "VA"
     VERIFICATION = "VE"
+    VERIFICATION_ATTEMPT = "VL"
+    RATE_LIMIT = "RK"
+    RATE_LIMIT_BUCKET = "BL"
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")

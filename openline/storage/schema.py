@@ -313,3 +313,99 @@ handset_messages = Table(
     Column("status", String(24), nullable=False),
     Column("date_sent", UtcDateTime, nullable=False),
 )
+
+# --- Verify v2 (migration 0003) ---------------------------------------------------------------
+
+verify_services = Table(
+    "verify_services",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("friendly_name", String(64), nullable=False),
+    Column("code_length", Integer, nullable=False),
+    Column("lookup_enabled", Boolean, nullable=False),
+    Column("skip_sms_to_landlines", Boolean, nullable=False),
+    Column("dtmf_input_required", Boolean, nullable=False),
+    Column("tts_name", String(64)),
+    Column("psd2_enabled", Boolean, nullable=False),
+    Column("do_not_share_warning_enabled", Boolean, nullable=False),
+    Column("custom_code_enabled", Boolean, nullable=False),
+    Column("default_template_sid", String(34)),
+    Column("verify_event_subscription_enabled", Boolean, nullable=False),
+    *_stamps(),
+)
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("service_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("to_addr", String(320), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("code_seed", String(64)),
+    Column("locale", String(16)),
+    Column("carrier_type", String(24)),
+    Column("carrier_name", String(128)),
+    Column("check_attempts", Integer, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    *_stamps(),
+)
+
+verification_attempts = Table(
+    "verification_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("verification_sid", String(34), nullable=False),
+    Column("service_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("message_sid", String(34)),
+    Column("date_created", UtcDateTime, nullable=False),
+)
+
+verify_rate_limits = Table(
+    "verify_rate_limits",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("service_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("unique_name", String(64), nullable=False),
+    Column("description", Text),
+    *_stamps(),
+)
+
+verify_buckets = Table(
+    "verify_buckets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("rate_limit_sid", String(34), nullable=False),
+    Column("service_sid", String(34), nullable=False),
+    Column("account_sid", String(34), nullable=False),
+    Column("max_requests", Integer, nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    *_stamps(),
+)
+
+# Sliding-window counters for every Verify limit: one row per counted event under a scope
+# ("send:VA…:+1555…", "rl:RK…:<key>", "prefix:AC…:+232"), and one lock row per scope.
+verify_rate_scopes = Table(
+    "verify_rate_scopes",
+    metadata,
+    Column("scope", String(400), primary_key=True),
+)
+
+verify_rate_events = Table(
+    "verify_rate_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("scope", String(400), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+)

@@ -87,4 +87,5 @@ __all__ = [
     "UnbindResp",
     "WindowFullError",
     "is_transient",
+    "parse_pdu",
 ]

@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Final, TypeVar
 
 from openline.codecs.smpp.encoding import Alphabet, EncodedText, alphabet_of, encode_text, pack_gsm
-from openline.codecs.smpp.pdus_message import ESM_CLASS_UDHI
+from openline.codecs.smpp.pdus_message import ESM_CLASS_UDHI, DeliverSm, SubmitMulti, SubmitSm
 from openline.codecs.smpp.tlv import Tlv, TlvTag
 from openline.codecs.smpp.udh import Concat, UserDataHeader, sar_tlvs
 
@@ -111,7 +111,7 @@ def split_text(text: str, method: ConcatMethod, data_coding: int | None = None) 
     )
 
 
-P = TypeVar("P")
+P = TypeVar("P", SubmitSm, DeliverSm, SubmitMulti)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,13 +124,12 @@ class PartFields:
     tlvs: tuple[Tlv, ...]
 
     def apply(self, template: P) -> P:
-        base_tlvs: tuple[Tlv, ...] = getattr(template, "tlvs", ())
         return dataclasses.replace(
-            template,  # type: ignore[type-var]
+            template,
             esm_class=self.esm_class,
             data_coding=self.data_coding,
             short_message=self.short_message,
-            tlvs=base_tlvs + self.tlvs,
+            tlvs=template.tlvs + self.tlvs,
         )
 
 

@@ -138,9 +138,7 @@ def decode_text(data_coding: int, payload: bytes, *, packed: bool = False, stric
             return gsm0338.decode_septets(septets)
         if alphabet is Alphabet.UCS2:
             if strict and len(payload) % 2:
-                raise SmppParseError(
-                    "UCS-2 payload has an odd number of octets", CommandStatus.ESME_RX_P_APPN
-                )
+                raise SmppParseError("UCS-2 payload has an odd number of octets", CommandStatus.ESME_RX_P_APPN)
             return payload.decode("utf-16-be", errors)
         if alphabet is Alphabet.CODEC:
             return payload.decode(_CODECS[data_coding], errors)
@@ -149,9 +147,7 @@ def decode_text(data_coding: int, payload: bytes, *, packed: bool = False, stric
             f"cannot decode data_coding 0x{data_coding:02X}: {exc}", CommandStatus.ESME_RX_P_APPN
         ) from exc
     if strict:
-        raise SmppParseError(
-            f"data_coding 0x{data_coding:02X} is not text we decode", CommandStatus.ESME_RX_P_APPN
-        )
+        raise SmppParseError(f"data_coding 0x{data_coding:02X} is not text we decode", CommandStatus.ESME_RX_P_APPN)
     return payload.decode("latin-1")
 
 

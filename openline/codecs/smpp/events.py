@@ -116,6 +116,4 @@ class RequestTimedOut:
     sent_at: float
 
 
-Event = (
-    RequestReceived | ResponseReceived | MalformedPdu | RejectedPdu | UnexpectedResponse | ConnectionClosed
-)
+Event = RequestReceived | ResponseReceived | MalformedPdu | RejectedPdu | UnexpectedResponse | ConnectionClosed

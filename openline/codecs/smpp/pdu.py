@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar, Final, Protocol, TypeVar
@@ -32,15 +32,18 @@ __all__ = [
     "MAX_SHORT_MESSAGE",
     "PDU_CLASSES",
     "RESPONSE_BIT",
+    "SHORT_MESSAGE",
     "CommandId",
     "FieldCodec",
     "Header",
     "Pdu",
+    "body_field",
     "cstr",
     "parse_header",
     "parse_pdu",
     "register",
     "u8",
+    "u32",
 ]
 
 HEADER_LENGTH: Final = 16  # four 4-octet integers (§3.2)
@@ -273,9 +276,7 @@ class Pdu:
         body = self.encode_body()
         length = HEADER_LENGTH + len(body)
         if length > MAX_PDU_LENGTH:
-            raise ValueError(
-                f"{self.command_name} would be {length} octets (MAX_PDU_LENGTH {MAX_PDU_LENGTH})"
-            )
+            raise ValueError(f"{self.command_name} would be {length} octets (MAX_PDU_LENGTH {MAX_PDU_LENGTH})")
         return _HEADER.pack(length, self.command_id, self.command_status, self.sequence_number) + body
 
     def response(self, command_status: int = CommandStatus.ESME_ROK, **fields: Any) -> Pdu:
@@ -328,15 +329,8 @@ def _parse_pdu(data: bytes) -> Pdu:
             CommandStatus.ESME_RINVCMDLEN,
         )
     if not HEADER_LENGTH <= header.command_length <= MAX_PDU_LENGTH:
-        raise SmppParseError(
-            f"command_length {header.command_length} out of bounds", CommandStatus.ESME_RINVCMDLEN
-        )
+        raise SmppParseError(f"command_length {header.command_length} out of bounds", CommandStatus.ESME_RINVCMDLEN)
     cls = PDU_CLASSES.get(header.command_id)
     if cls is None:
         raise SmppParseError(f"unknown command_id 0x{header.command_id:08X}", CommandStatus.ESME_RINVCMDID)
     return cls.parse_body(header, Reader(data, HEADER_LENGTH))
-
-
-def pdu_classes() -> Mapping[int, type[Pdu]]:
-    """Read-only view of the registry (command_id -> class)."""
-    return PDU_CLASSES

@@ -339,9 +339,7 @@ class _UnsuccessSmes:
         parts = [bytes([len(value)])]
         for sme in value:
             parts.append(
-                bytes([sme.ton, sme.npi])
-                + encode_cstring(sme.address)
-                + sme.error_status_code.to_bytes(4, "big")
+                bytes([sme.ton, sme.npi]) + encode_cstring(sme.address) + sme.error_status_code.to_bytes(4, "big")
             )
         return b"".join(parts)
 

@@ -24,6 +24,7 @@ from typing import Final
 
 from openline.codecs.smpp.encoding import decode_text
 from openline.codecs.smpp.errors import SmppParseError
+from openline.codecs.smpp.pdus_message import DataSm, DeliverSm
 from openline.codecs.smpp.status import CommandStatus
 from openline.codecs.smpp.tlv import NetworkErrorCode, TlvTag, find_tlv, tlv_int, tlv_str
 
@@ -106,9 +107,7 @@ def _date_or_none(value: str | None) -> datetime | None:
         return None
     parts = [int(value[i : i + 2]) for i in range(0, len(value), 2)]
     try:
-        return datetime(
-            2000 + parts[0], parts[1], parts[2], parts[3], parts[4], parts[5] if len(parts) > 5 else 0
-        )
+        return datetime(2000 + parts[0], parts[1], parts[2], parts[3], parts[4], parts[5] if len(parts) > 5 else 0)
     except ValueError:
         return None
 
@@ -144,15 +143,15 @@ def parse_receipt_text(text: str) -> DeliveryReceipt:
     )
 
 
-def receipt_from_pdu(pdu: object, *, packed: bool = False) -> DeliveryReceipt | None:
+def receipt_from_pdu(pdu: DeliverSm | DataSm, *, packed: bool = False) -> DeliveryReceipt | None:
     """The receipt a deliver_sm / data_sm carries, or None if it is an ordinary message.
 
     Raises ``SmppParseError`` for a PDU flagged as a receipt with neither a receipted_message_id
     TLV nor a parsable text id.
     """
-    tlvs = getattr(pdu, "tlvs", ())
+    tlvs = pdu.tlvs
     tlv_id = tlv_str(tlvs, TlvTag.RECEIPTED_MESSAGE_ID)
-    if not getattr(pdu, "is_delivery_receipt", False) and tlv_id is None:
+    if not pdu.is_delivery_receipt and tlv_id is None:
         return None
     raw_state = tlv_int(tlvs, TlvTag.MESSAGE_STATE)
     state: MessageState | None = None
@@ -160,10 +159,10 @@ def receipt_from_pdu(pdu: object, *, packed: bool = False) -> DeliveryReceipt | 
         state = MessageState(raw_state)
     net_tlv = find_tlv(tlvs, TlvTag.NETWORK_ERROR_CODE)
     network_error = None if net_tlv is None else NetworkErrorCode.from_tlv(net_tlv)
-    payload: bytes = getattr(pdu, "payload", b"")
+    payload = pdu.payload
     text_receipt: DeliveryReceipt | None = None
     if payload:
-        body = decode_text(getattr(pdu, "data_coding", 0), payload, packed=packed, strict=False)
+        body = decode_text(pdu.data_coding, payload, packed=packed, strict=False)
         try:
             text_receipt = parse_receipt_text(body)
         except SmppParseError:

@@ -184,15 +184,11 @@ class Session:
 
     def _send_response(self, pdu: Pdu, command: CommandId) -> bytes:
         pending = self._inbound.get(pdu.sequence_number)
-        answers = pending is not None and (
-            pending | RESPONSE_BIT == command or command == CommandId.GENERIC_NACK
-        )
+        answers = pending is not None and (pending | RESPONSE_BIT == command or command == CommandId.GENERIC_NACK)
         if not answers and pdu.command_status == CommandStatus.ESME_ROK and command != CommandId.GENERIC_NACK:
             # A *successful* response must answer a request we accepted; error replies (to
             # rejected or malformed PDUs) need not, since those requests were never tracked.
-            raise SmppSessionError(
-                f"{pdu.command_name} seq {pdu.sequence_number} answers no received request"
-            )
+            raise SmppSessionError(f"{pdu.command_name} seq {pdu.sequence_number} answers no received request")
         data = bytes(pdu)
         if answers:
             del self._inbound[pdu.sequence_number]
@@ -207,11 +203,11 @@ class Session:
 
     def receive_data(self, data: bytes, *, now: float | None = None) -> None:
         """Buffer bytes from the peer; ``b""`` means the peer closed. ``now`` feeds the idle timer."""
-        if self._framing_lost:
-            return
         if not data:
             self._eof = True
             return
+        if self._framing_lost:
+            return  # nothing after a framing error can be trusted; the transport is closing
         if self._eof:
             raise SmppSessionError("receive_data after end of stream")
         if len(self._buffer) + len(data) > self.max_buffer:
@@ -223,7 +219,7 @@ class Session:
     def next_event(self) -> Event | NeedData:
         """The next event from buffered bytes, or ``NEED_DATA``. Never raises on peer input."""
         if self._framing_lost:
-            return NEED_DATA
+            return ConnectionClosed(unread=0) if self._eof else NEED_DATA
         buf = self._buffer
         if len(buf) < 4:
             return self._starved()
@@ -234,9 +230,7 @@ class Session:
             if len(buf) < HEADER_LENGTH:
                 return self._starved()
             header = parse_header(bytes(buf[:HEADER_LENGTH]))
-            return self._lose_framing(
-                header.sequence_number, header.command_id, f"command_length {length} too large"
-            )
+            return self._lose_framing(header.sequence_number, header.command_id, f"command_length {length} too large")
         if len(buf) < length:
             return self._starved()
         frame = bytes(buf[:length])
@@ -268,9 +262,7 @@ class Session:
             pending = self._outstanding.get(header.sequence_number)
             if pending is not None and pending.request.command_id | RESPONSE_BIT == header.command_id:
                 request = self._outstanding.pop(header.sequence_number).request
-        return MalformedPdu(
-            exc.command_status, header.sequence_number, header.command_id, str(exc), request=request
-        )
+        return MalformedPdu(exc.command_status, header.sequence_number, header.command_id, str(exc), request=request)
 
     def _on_pdu(self, pdu: Pdu) -> Event:
         if pdu.is_response:
@@ -289,9 +281,7 @@ class Session:
                 CommandId.BIND_RECEIVER,
                 CommandId.BIND_TRANSCEIVER,
             )
-            status = (
-                CommandStatus.ESME_RALYBND if bind and self.state in BOUND else CommandStatus.ESME_RINVBNDSTS
-            )
+            status = CommandStatus.ESME_RALYBND if bind and self.state in BOUND else CommandStatus.ESME_RINVBNDSTS
             reason = f"{pdu.command_name} not allowed in state {self.state.name}"
         elif command not in NO_RESPONSE and len(self._inbound) >= self.inbound_window:
             status, reason = CommandStatus.ESME_RTHROTTLED, f"inbound window of {self.inbound_window} is full"
@@ -306,14 +296,10 @@ class Session:
     def _on_response(self, pdu: Pdu) -> Event:
         pending = self._outstanding.get(pdu.sequence_number)
         if pending is None:
-            return UnexpectedResponse(
-                pdu, f"no outstanding request with sequence_number {pdu.sequence_number}"
-            )
+            return UnexpectedResponse(pdu, f"no outstanding request with sequence_number {pdu.sequence_number}")
         is_nack = pdu.command_id == CommandId.GENERIC_NACK
         if not is_nack and pending.request.command_id | RESPONSE_BIT != pdu.command_id:
-            return UnexpectedResponse(
-                pdu, f"{pdu.command_name} does not answer {pending.request.command_name}"
-            )
+            return UnexpectedResponse(pdu, f"{pdu.command_name} does not answer {pending.request.command_name}")
         del self._outstanding[pdu.sequence_number]
         command = CommandId(pdu.command_id)
         if not is_nack and (command not in NEEDS_SUCCESS or pdu.command_status == CommandStatus.ESME_ROK):

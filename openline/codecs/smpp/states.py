@@ -133,6 +133,4 @@ NO_RESPONSE: Final = frozenset({C.OUTBIND, C.ALERT_NOTIFICATION})
 
 # Session-management requests that do not count against the message window: a keep-alive or an
 # unbind must get through even when the window is full of submits.
-WINDOW_EXEMPT: Final = frozenset(
-    {C.ENQUIRE_LINK, C.UNBIND, C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER}
-)
+WINDOW_EXEMPT: Final = frozenset({C.ENQUIRE_LINK, C.UNBIND, C.BIND_TRANSMITTER, C.BIND_RECEIVER, C.BIND_TRANSCEIVER})

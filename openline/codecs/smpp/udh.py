@@ -119,9 +119,7 @@ def split_udh(data: bytes) -> tuple[UserDataHeader, bytes]:
         raise SmppParseError("UDHI set but the message is empty", CommandStatus.ESME_RINVMSGLEN)
     udhl = data[0]
     if 1 + udhl > len(data):
-        raise SmppParseError(
-            f"UDHL {udhl} exceeds the {len(data)}-octet message", CommandStatus.ESME_RINVMSGLEN
-        )
+        raise SmppParseError(f"UDHL {udhl} exceeds the {len(data)}-octet message", CommandStatus.ESME_RINVMSGLEN)
     elements: list[InformationElement] = []
     pos, end = 1, 1 + udhl
     while pos < end:

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from openline.core.lifecycle import (
@@ -22,7 +24,7 @@ S = MessageStatus
     [S.RECEIVING, S.RECEIVED],
 ])
 def test_legal_paths(path: list[MessageStatus]) -> None:
-    for current, new in zip(path, path[1:], strict=False):
+    for current, new in itertools.pairwise(path):
         assert check_transition(current, new) is new
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from openline.codecs.smpp.events import NEED_DATA, Event
+from openline.codecs.smpp.events import NEED_DATA, ConnectionClosed, Event
 from openline.codecs.smpp.session import Session
 
 VECTOR_DIR = Path(__file__).resolve().parents[4] / "tests" / "vectors" / "smpp"
@@ -51,6 +51,8 @@ def all_vectors() -> list[Vector]:
 
 
 def drain(session: Session) -> list[Event]:
+    """Every event buffered bytes yield; stops at NEED_DATA, or after ConnectionClosed (which,
+    like h11's, repeats forever once the peer has closed)."""
     events: list[Event] = []
     while True:
         event = session.next_event()
@@ -58,6 +60,8 @@ def drain(session: Session) -> list[Event]:
             return events
         assert not isinstance(event, type(NEED_DATA))
         events.append(event)
+        if isinstance(event, ConnectionClosed):
+            return events
 
 
 def deliver(data: bytes, to: Session, now: float = 0.0) -> list[Event]:

@@ -43,7 +43,12 @@ def test_udh_with_other_elements_first() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [bytes.fromhex("050003cc0300"), bytes.fromhex("050003cc0004"), bytes.fromhex("050003cc0204"), bytes.fromhex("0400020102")],
+    [
+        bytes.fromhex("050003cc0300"),
+        bytes.fromhex("050003cc0004"),
+        bytes.fromhex("050003cc0204"),
+        bytes.fromhex("0400020102"),
+    ],
 )
 def test_invalid_concat_ie_is_ignored(data: bytes) -> None:
     # §9.2.3.24.1: a zero count, or a part of zero or above the count, means ignore the IE.
@@ -69,7 +74,11 @@ def test_sar_tlvs_round_trip() -> None:
     concat = Concat(0x0102, 2, 1, 16)
     assert concat_from_sar(sar_tlvs(concat)) == concat
     assert concat_from_sar(sar_tlvs(concat)[:2]) is None
-    bad = (Tlv.of_int(TlvTag.SAR_MSG_REF_NUM, 1), Tlv.of_int(TlvTag.SAR_TOTAL_SEGMENTS, 2), Tlv.of_int(TlvTag.SAR_SEGMENT_SEQNUM, 3))
+    bad = (
+        Tlv.of_int(TlvTag.SAR_MSG_REF_NUM, 1),
+        Tlv.of_int(TlvTag.SAR_TOTAL_SEGMENTS, 2),
+        Tlv.of_int(TlvTag.SAR_SEGMENT_SEQNUM, 3),
+    )
     assert concat_from_sar(bad) is None
 
 

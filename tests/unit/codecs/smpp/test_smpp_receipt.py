@@ -39,8 +39,16 @@ def test_appendix_b_format() -> None:
 @pytest.mark.parametrize(
     ("text", "message_id", "state"),
     [
-        ("id:5E1A2B3C sub:001 dlvrd:000 submit date:240131120000 done date:240131120105 stat:UNDELIV err:034", "5E1A2B3C", MessageState.UNDELIVERABLE),
-        ("ID:42 SUB:001 DLVRD:001 SUBMIT DATE:2401311200 DONE DATE:2401311201 STAT:delivrd ERR:0", "42", MessageState.DELIVERED),
+        (
+            "id:5E1A2B3C sub:001 dlvrd:000 submit date:240131120000 done date:240131120105 stat:UNDELIV err:034",
+            "5E1A2B3C",
+            MessageState.UNDELIVERABLE,
+        ),
+        (
+            "ID:42 SUB:001 DLVRD:001 SUBMIT DATE:2401311200 DONE DATE:2401311201 STAT:delivrd ERR:0",
+            "42",
+            MessageState.DELIVERED,
+        ),
         ("id:42 submit_date:2401311200 done_date:2401311201 stat:EXPIRED", "42", MessageState.EXPIRED),
         ("id:42 stat:REJECTD", "42", MessageState.REJECTED),
         ("id:42 stat:ACCEPTD err:000", "42", MessageState.ACCEPTED),
