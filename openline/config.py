@@ -62,6 +62,9 @@ class MessagingSettings(BaseModel):
 class SandboxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # Off: destinations no route matches fail (30008), and numbers outside every carrier's
+    # inventory cannot be bought (21422). On (default): the sandbox network takes them.
+    enabled: bool = True
     delivery_delay_seconds: float = Field(default=0.05, ge=0)  # queued → delivered, on the sandbox clock
     clock: bool = False  # `--sandbox-clock`: POST /sandbox/v1/Clock moves Openline's time forward
 
@@ -155,6 +158,78 @@ class VerifySettings(BaseModel):
                                     else self.custom_message_enabled))
 
 
+CARRIER_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+SANDBOX_CARRIER = "sandbox"
+
+
+class SmppCarrierSettings(BaseModel):
+    """One SMPP v3.4 account at an aggregator or operator (``[[carriers]]`` with ``type = "smpp"``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=CARRIER_NAME)
+    type: Literal["smpp"] = "smpp"
+    host: str
+    port: int = Field(default=2775, ge=1, le=65535)
+    system_id: str = Field(max_length=15)  # SMPP 3.4 §4.1.1: C-Octet String of 16 with the NULL
+    password: SecretStr = SecretStr("")
+    system_type: str = Field(default="", max_length=12)
+    bind_mode: Literal["trx", "tx+rx"] = "trx"
+    window: int = Field(default=10, ge=1, le=1000)  # submits awaiting their submit_sm_resp
+    throughput: float | None = Field(default=None, gt=0)  # messages (PDUs) per second; None = unpaced
+    source_ton: int = Field(default=1, ge=0, le=6)
+    source_npi: int = Field(default=1, ge=0, le=18)
+    dest_ton: int = Field(default=1, ge=0, le=6)
+    dest_npi: int = Field(default=1, ge=0, le=18)
+    alpha_ton: int = Field(default=5, ge=0, le=6)  # alphanumeric senders go out as TON 5
+    alpha_npi: int = Field(default=0, ge=0, le=18)
+    # GSM-7 text: SMSC default alphabet unpacked (most SMSCs), packed septets, or Latin-1/IA5.
+    data_coding: Literal["gsm7", "gsm7-packed", "latin1", "ascii"] = "gsm7"
+    long_message_mode: Literal["udh", "udh16", "sar", "message_payload"] = "udh"
+    request_dlr: bool = True
+    numbers: list[str] = Field(default_factory=list)  # inventory: AvailablePhoneNumbers offers these
+    tls: bool = False
+    tls_verify: bool = True
+    enquire_link_interval: float = Field(default=30.0, gt=0)
+    response_timeout: float = Field(default=10.0, gt=0)
+    reconnect_min: float = Field(default=1.0, gt=0)
+    reconnect_max: float = Field(default=60.0, gt=0)
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers_e164(cls, value: list[str]) -> list[str]:
+        for number in value:
+            if not re.fullmatch(r"\+[1-9][0-9]{1,14}", number):
+                raise ValueError(f"{number!r} is not an E.164 number (+ and digits)")
+        return value
+
+
+class RouteSettings(BaseModel):
+    """``[[routes]]``: where messages to matching destinations go, in failover order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    match: str = "+"  # destination prefix ("+", "+44", "+1415") or "country:GB"
+    sender: str | None = None  # only for senders with this prefix (or this exact alphanumeric ID)
+    carriers: list[str] = Field(min_length=1)
+    priority: int = 0  # higher first; among equals, the longer prefix first
+    weights: list[int] | None = None  # split traffic by weight instead of strict failover order
+
+    @field_validator("match")
+    @classmethod
+    def _match_form(cls, value: str) -> str:
+        if not re.fullmatch(r"\+[0-9]{0,15}|country:[A-Z]{2}", value):
+            raise ValueError("must be a destination prefix like '+' or '+44', or 'country:GB'")
+        return value
+
+    @model_validator(mode="after")
+    def _weights_fit(self) -> RouteSettings:
+        if self.weights is not None and (len(self.weights) != len(self.carriers) or min(self.weights) < 0
+                                         or sum(self.weights) == 0):
+            raise ValueError("weights needs one non-negative weight per carrier, not all zero")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
@@ -171,6 +246,8 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     messaging: MessagingSettings = MessagingSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    carriers: list[SmppCarrierSettings] = Field(default_factory=list)
+    routes: list[RouteSettings] = Field(default_factory=list)
     verify: VerifySettings = VerifySettings()
 
     @field_validator("account_sid")
@@ -193,6 +270,25 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^/]+", value):
             raise ValueError("must be an absolute http(s) URL")
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _carriers_and_routes_agree(self) -> Settings:
+        names = [c.name for c in self.carriers]
+        if SANDBOX_CARRIER in names:
+            raise ValueError("carrier name 'sandbox' is reserved for the sandbox network")
+        if len(set(names)) != len(names):
+            raise ValueError("carrier names must be unique")
+        seen: dict[str, str] = {}
+        for carrier in self.carriers:
+            for number in carrier.numbers:
+                if number in seen:
+                    raise ValueError(f"{number} is in the inventory of both {seen[number]} and {carrier.name}")
+                seen[number] = carrier.name
+        for index, route in enumerate(self.routes):
+            for name in route.carriers:
+                if name != SANDBOX_CARRIER and name not in names:
+                    raise ValueError(f"routes[{index}] names carrier {name!r}, which is not configured")
+        return self
 
     @model_validator(mode="after")
     def _credentials_in_pairs(self) -> Settings:

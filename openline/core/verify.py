@@ -88,6 +88,7 @@ class Verification:
     status: VerificationStatus
     code_hash: str  # hex HMAC-SHA256 of "sid:code" under the hash key
     code_seed: str | None  # hex seed of a generated code; None for a CustomCode
+    code_length: int
     locale: str | None
     carrier_type: str | None  # line type found by the lookup (LookupEnabled), else None
     carrier_name: str | None

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from openline.codecs.segments import Segmentation
+from openline.codecs.smpp import DataSm, DeliverSm, SubmitSm, SubmitSmResp
 from openline.core.messaging import Message
 from openline.storage.database import Conn
 
@@ -46,4 +47,45 @@ class Carrier(Protocol):
 
     async def after_sent(self, conn: Conn, message: Message) -> None:
         """Inside the transaction that records ``sent``: schedule anything the carrier owes us."""
+        ...
+
+
+class LinkDown(Exception):  # noqa: N818 - a state, reported to the caller
+    """The carrier link cannot take a submit now (not bound, or the connection dropped while the
+    submit was in flight). The submit's fate is unknown or it never left: the caller retries."""
+
+
+class SmppLink(Protocol):
+    """The transport side of one SMPP carrier (``openline.transports.smpp.SmppClient``)."""
+
+    name: str
+
+    @property
+    def bound(self) -> bool:
+        """True when a submit can go out now (bound as transmitter or transceiver)."""
+        ...
+
+    async def submit(self, pdu: SubmitSm) -> SubmitSmResp:
+        """Send one submit_sm when the window and throughput allow; wait for its response.
+
+        Returns the submit_sm_resp whatever its command_status (the caller maps statuses).
+        Raises :class:`LinkDown` when not bound, on disconnect with the PDU in flight, or when
+        the response does not come within the response timeout.
+        """
+        ...
+
+    def metrics(self) -> dict[str, object]:
+        """State, window in use, submits/s, errors by status, receipt latency."""
+        ...
+
+
+class SmppEvents(Protocol):
+    """What a carrier link reports upward (implemented in services, called by the transport)."""
+
+    async def on_deliver(self, carrier: str, pdu: DeliverSm | DataSm) -> int:
+        """A deliver_sm or data_sm from the SMSC: a receipt or an MO message.
+
+        Returns the command_status to answer with: 0 once the event is durably stored (the
+        transport acks only then), or a transient error (ESME_RX_T_APPN) so the SMSC retries.
+        """
         ...

@@ -348,6 +348,7 @@ verifications = Table(
     Column("status", String(24), nullable=False),
     Column("code_hash", String(64), nullable=False),
     Column("code_seed", String(64)),
+    Column("code_length", Integer, nullable=False),
     Column("locale", String(16)),
     Column("carrier_type", String(24)),
     Column("carrier_name", String(128)),

@@ -4,6 +4,7 @@ buckets, and the sliding-window counters every Verify limit is counted with."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
@@ -98,10 +99,22 @@ class SendAttemptRepository(TableRepository[SendAttempt]):
         super().__init__()
         c = self.table.c
         self._for = select(self.table).where(c.verification_sid == bindparam("p_sid")).order_by(c.id)
+        v = schema.verifications.c
+        closed = [VerificationStatus.APPROVED.value, VerificationStatus.CANCELED.value]
+        self._open_sends = (
+            select(func.count()).select_from(self.table.join(schema.verifications, v.sid == c.verification_sid))
+            .where(v.service_sid == bindparam("p_service"), v.to_addr == bindparam("p_to"),
+                   v.status.not_in(closed), c.date_created > bindparam("p_since")))
 
     async def for_verification(self, conn: Conn, verification_sid: str) -> list[SendAttempt]:
         rows = await conn.execute(self._for, {"p_sid": verification_sid})
         return [self._entity(row) for row in rows]
+
+    async def open_sends_since(self, conn: Conn, service_sid: str, to: str, since: datetime) -> int:
+        """Sends to ``to`` since ``since`` whose verification was not completed (approved or
+        canceled): Twilio's 60203 counts only lifecycles that were left open."""
+        return int((await conn.execute(self._open_sends, {"p_service": service_sid, "p_to": to,
+                                                          "p_since": since})).scalar_one())
 
 
 class RateLimitRepository(TableRepository[RateLimit]):
@@ -190,3 +203,15 @@ class RateCounterRepository:
         for scope in scopes:
             await conn.execute(_PRUNE, {"p_scope": scope, "p_before": forget_before})
             await conn.execute(_INSERT_EVENT, {"scope": scope, "at": at})
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyRepositories:
+    """Everything Verify stores, as one collaborator."""
+
+    services: VerifyServiceRepository = field(default_factory=VerifyServiceRepository)
+    verifications: VerificationRepository = field(default_factory=VerificationRepository)
+    attempts: SendAttemptRepository = field(default_factory=SendAttemptRepository)
+    rate_limits: RateLimitRepository = field(default_factory=RateLimitRepository)
+    buckets: BucketRepository = field(default_factory=BucketRepository)
+    counters: RateCounterRepository = field(default_factory=RateCounterRepository)

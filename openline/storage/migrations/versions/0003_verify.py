@@ -49,7 +49,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(16), nullable=False),
         sa.Column("status", sa.String(24), nullable=False),
         sa.Column("code_hash", sa.String(64), nullable=False),  # keyed hash only: never the code
-        sa.Column("code_seed", sa.String(64)),
+        sa.Column("code_seed", sa.String(64)),  # a generated code is a keyed function of this seed
+        sa.Column("code_length", sa.Integer, nullable=False),
         sa.Column("locale", sa.String(16)),
         sa.Column("carrier_type", sa.String(24)),
         sa.Column("carrier_name", sa.String(128)),
