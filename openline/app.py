@@ -16,7 +16,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Router
 
-from openline.api import messaging_v1, monitor_v1, openapi, system
+from openline.api import lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
@@ -26,7 +26,7 @@ from openline.api.v2010 import accounts as accounts_api
 from openline.api.v2010 import applications as applications_api
 from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
-from openline.config import Settings
+from openline.config import SANDBOX_CARRIER, Settings
 from openline.core.clock import Clock, OffsetClock, SystemClock
 from openline.core.crypto import SecretBox, new_master_key, parse_master_key
 from openline.services.accounts import AccountService, BootstrapResult
@@ -35,14 +35,17 @@ from openline.services.auth import Authenticator
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
+from openline.services.lookup import LookupService
 from openline.services.messaging import DISPATCH, MessagingService
 from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.numbers import ApplicationService, PhoneNumberService
 from openline.services.queue import Wakeup
+from openline.services.routing import Router as MessageRouter
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
+from openline.services.verify import Verifier
 from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
 from openline.storage import jobs, migrate
@@ -66,6 +69,7 @@ from openline.storage.repositories.messaging import (
     StickySenderRepository,
     WebhookAttemptRepository,
 )
+from openline.storage.repositories.verify import VerifyRepositories
 from openline.transports.webhooks import WebhookClient
 from openline.workers.runner import WorkerPool
 
@@ -192,7 +196,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         authenticator=authenticator,
         accounts=AccountService(db, account_repo, key_repo, clock, secrets, authenticator),
         applications=ApplicationService(db, app_repo, clock),
-        numbers=PhoneNumberService(db, number_repo, app_repo, clock, random.Random(), sender_repo),
+        numbers=PhoneNumberService(db, number_repo, app_repo, clock, random.Random(), sender_repo,
+                                   {n: c.name for c in settings.carriers for n in c.numbers},
+                                   settings.sandbox.enabled),
     )
     blobs: BlobStore = (FileBlobStore(settings.data_dir / "blobs") if db.dialect.is_sqlite
                         else DatabaseBlobStore(db))
@@ -212,7 +218,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     handset_repo = HandsetRepository()
     sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
                              receipts, inbound)
-    dispatcher = Dispatcher(db, clock, msg, sandbox, blobs, message_repo, media_repo, number_repo, service_repo,
+    router = MessageRouter(settings.routes, {SANDBOX_CARRIER: sandbox}, settings.sandbox.enabled)
+    dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,
                             Throughput(msg.throughput, msg.sender_mps), http, account_repo)
     handsets = Handsets(db, handset_repo, media_repo, inbound, urls)
@@ -225,11 +232,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     ]
 
     admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
+    lookup = LookupService()
+    verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
+                        VerifyRepositories(), number_repo)
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
                 *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
         "messaging": messaging_v1.operations(services, admin),
         "monitor": monitor_v1.operations(services, alerts),
+        "verify": verify_v2.operations(services, verifier),
+        "lookups": lookups_v2.operations(services, lookup),
     }
     sandbox_operations = sandbox_api.operations(services, handsets, sandbox_clock, wakeup)
     errors_base = settings.base_url

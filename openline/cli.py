@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     migrate_cmd = sub.add_parser("migrate", help="bring the database schema up to date")
     _common(migrate_cmd)
 
+    carriers = sub.add_parser("carriers", help="list the configured carriers and routes")
+    _common(carriers)
+    carriers.add_argument("--json", action="store_true", help="machine-readable output")
+
     accounts = sub.add_parser("accounts", help="list or create accounts")
     accounts_sub = accounts.add_subparsers(dest="action", required=True)
     listing = accounts_sub.add_parser("list", help="list every account")
@@ -81,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings)
         if args.command == "migrate":
             return _migrate(settings)
+        if args.command == "carriers":
+            return _carriers(settings, args.json)
         return asyncio.run(_accounts(settings, args))
     except StartupError as exc:
         print(f"openline: {exc}", file=sys.stderr)
@@ -92,6 +98,32 @@ def _migrate(settings: Settings) -> int:
 
     state = prepare_schema(settings, migrate_now=True)
     print(f"openline: {state.describe()}")
+    return 0
+
+
+def _carriers(settings: Settings, as_json: bool) -> int:
+    """What is configured (live bind state is in GET /health of a running server)."""
+    carriers: list[dict[str, Any]] = [{
+        "name": c.name, "type": c.type, "host": c.host, "port": c.port, "system_id": c.system_id,
+        "bind_mode": c.bind_mode, "window": c.window, "throughput": c.throughput, "tls": c.tls,
+        "long_message_mode": c.long_message_mode, "data_coding": c.data_coding, "request_dlr": c.request_dlr,
+        "numbers": c.numbers,
+    } for c in settings.carriers]
+    if settings.sandbox.enabled:
+        carriers.append({"name": "sandbox", "type": "sandbox", "numbers": []})
+    routes = [r.model_dump() for r in settings.routes]
+    if as_json:
+        print(json.dumps({"carriers": carriers, "routes": routes}, indent=2))
+        return 0
+    for c in carriers:
+        where = f"{c['host']}:{c['port']} as {c['system_id']} ({c['bind_mode']}, window {c['window']})" \
+            if c["type"] == "smpp" else "simulated network"
+        print(f"{c['name']:<20} {c['type']:<8} {where}  numbers: {len(c['numbers'])}")
+    for r in routes:
+        sender = f" from {r['sender']}" if r["sender"] else ""
+        print(f"route {r['match']}{sender} -> {', '.join(r['carriers'])} (priority {r['priority']})")
+    if not settings.sandbox.enabled and not routes:
+        print("no routes: messages have nowhere to go")
     return 0
 
 

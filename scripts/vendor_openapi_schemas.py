@@ -32,6 +32,12 @@ WANTED = {
         "twilio_api_v2010.json",
         "api.v2010.account.available_phone_number_country.available_phone_number_local",
     ),
+    "verify_service": ("twilio_verify_v2.json", "verify.v2.service"),
+    "verification": ("twilio_verify_v2.json", "verify.v2.service.verification"),
+    "verification_check": ("twilio_verify_v2.json", "verify.v2.service.verification_check"),
+    "verify_rate_limit": ("twilio_verify_v2.json", "verify.v2.service.rate_limit"),
+    "verify_rate_limit_bucket": ("twilio_verify_v2.json", "verify.v2.service.rate_limit.bucket"),
+    # Lookup v2's spec is not shipped: its operation carries no schema.
 }
 
 

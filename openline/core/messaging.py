@@ -38,6 +38,9 @@ class Message:
     in_reply_to: str | None
     date_created: datetime
     date_updated: datetime
+    # Sent by Openline for the account (a Verify code): carried and delivered like any message,
+    # but never shown by the Messages API, so a live code cannot be read back.
+    concealed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

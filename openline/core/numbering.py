@@ -119,6 +119,11 @@ def contains_pattern(text: str) -> str | None:
     return "".join(_KEYPAD.get(c, c) for c in text)
 
 
+def contains_matches(e164: str, pattern: str) -> bool:
+    """Does the number contain the Contains pattern (from :func:`contains_pattern`)?"""
+    return _matches(e164.lstrip("+"), pattern)
+
+
 def _matches(digits: str, pattern: str) -> bool:
     regex = pattern.replace("*", "[0-9]")
     return re.search(regex, digits) is not None

@@ -30,6 +30,9 @@ class TryLater:
 
     delay: float
     reason: str
+    # Some parts of the message already went out through this carrier: retry here, never
+    # fail over (another carrier would deliver the parts twice and cannot join them).
+    partial: bool = False
 
 
 SubmitResult = Accepted | Rejected | TryLater
@@ -41,6 +44,11 @@ class Carrier(Protocol):
     # may then record sending and sent in one commit, since a re-submit after a crash is harmless.
     in_process: bool
 
+    @property
+    def available(self) -> bool:
+        """False while the carrier cannot take messages (link down): routing fails over."""
+        ...
+
     async def submit(self, message: Message, segmentation: Segmentation) -> SubmitResult:
         """Hand the message to the carrier. Called outside any database transaction."""
         ...
@@ -50,7 +58,7 @@ class Carrier(Protocol):
         ...
 
 
-class LinkDown(Exception):  # noqa: N818 - a state, reported to the caller
+class LinkDown(Exception):
     """The carrier link cannot take a submit now (not bound, or the connection dropped while the
     submit was in flight). The submit's fate is unknown or it never left: the caller retries."""
 

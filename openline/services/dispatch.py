@@ -27,9 +27,10 @@ from openline.core.lifecycle import MessageStatus, check_transition, is_final
 from openline.core.messaging import Message, SenderKind
 from openline.core.numbering import parse_e164
 from openline.services.callbacks import StatusCallbacks
-from openline.services.carriers import Accepted, Carrier, Rejected, TryLater
+from openline.services.carriers import Accepted, Rejected, TryLater
 from openline.services.messaging import NANP_PREFIX, opt_out_scope, price_for
 from openline.services.queue import RetryLater
+from openline.services.routing import Router
 from openline.services.throughput import Throughput
 from openline.storage import jobs
 from openline.storage.blobs import BlobStore
@@ -51,7 +52,7 @@ S = MessageStatus
 
 class Dispatcher:
     def __init__(
-        self, db: Database, clock: Clock, settings: MessagingSettings, carrier: Carrier, blobs: BlobStore,
+        self, db: Database, clock: Clock, settings: MessagingSettings, router: Router, blobs: BlobStore,
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         services: MessagingServiceRepository, senders: ServiceSenderRepository, sticky: StickySenderRepository,
         opt_outs: OptOutRepository, callbacks: StatusCallbacks, throughput: Throughput, http: httpx.AsyncClient,
@@ -61,7 +62,7 @@ class Dispatcher:
         self._accounts = accounts
         self._clock = clock
         self._settings = settings
-        self._carrier = carrier
+        self._router = router
         self._blobs = blobs
         self._messages = messages
         self._media = media
@@ -120,32 +121,53 @@ class Dispatcher:
                 return
         if message.num_media and not await self._fetch_media(message, job):
             return
-        if message.status is S.QUEUED and not self._carrier.in_process:
-            async with self._db.transaction() as conn:
-                message = await self._step(conn, message, S.SENDING, {"carrier": self._carrier.name})
-        result = await self._carrier.submit(message, segment(message.body))
-        if isinstance(result, TryLater):
-            if message.status is S.SENDING:
+        candidates = self._router.candidates(message.to_addr, message.from_addr)
+        if message.carrier and message.status is S.SENDING:
+            # Resuming an interrupted send: the carrier that may have the message goes first.
+            resumed_on = message.carrier
+            candidates.sort(key=lambda c: c.name != resumed_on)
+        if not candidates:
+            await self._fail(message, job, 21612, "No route reaches this destination")
+            return
+        segmentation = segment(message.body)
+        waits: list[float] = []
+        for carrier in candidates:
+            if not carrier.available:
+                waits.append(1.0)
+                continue
+            if message.status is S.QUEUED and not carrier.in_process:
                 async with self._db.transaction() as conn:
-                    await self._step(conn, message, S.QUEUED, detail=result.reason)
-            raise RetryLater(result.delay, result.reason)
-        if isinstance(result, Rejected):
+                    message = await self._step(conn, message, S.SENDING, {"carrier": carrier.name})
+            result = await carrier.submit(message, segmentation)
+            if isinstance(result, TryLater):
+                waits.append(result.delay)
+                if result.partial:
+                    raise RetryLater(result.delay, f"{carrier.name}: {result.reason}")
+                continue
+            if isinstance(result, Rejected):
+                async with self._db.transaction() as conn:
+                    if message.status is S.QUEUED:  # the carrier saw it: it was sending, then failed
+                        message = await self._step(conn, message, S.SENDING, {"carrier": carrier.name})
+                    await self._step(conn, message, S.FAILED, {"error_code": result.error_code,
+                                                               "error_message": result.reason}, result.reason)
+                    await jobs.complete(conn, job.id)
+                return
+            assert isinstance(result, Accepted)
             async with self._db.transaction() as conn:
-                if message.status is S.QUEUED:  # the carrier saw it: it was sending, then failed
-                    message = await self._step(conn, message, S.SENDING, {"carrier": self._carrier.name})
-                await self._step(conn, message, S.FAILED, {"error_code": result.error_code,
-                                                           "error_message": result.reason}, result.reason)
+                if message.status is S.QUEUED:
+                    message = await self._step(conn, message, S.SENDING, {"carrier": carrier.name})
+                sent = await self._step(conn, message, S.SENT, {
+                    "carrier": carrier.name, "carrier_message_id": result.carrier_message_id,
+                    "date_sent": self._clock.now(),
+                    "price": price_for(self._settings, message.to_addr, message.num_segments)})
+                await carrier.after_sent(conn, sent)
                 await jobs.complete(conn, job.id)
             return
-        assert isinstance(result, Accepted)
-        async with self._db.transaction() as conn:
-            if message.status is S.QUEUED:
-                message = await self._step(conn, message, S.SENDING, {"carrier": self._carrier.name})
-            sent = await self._step(conn, message, S.SENT, {
-                "carrier_message_id": result.carrier_message_id, "date_sent": self._clock.now(),
-                "price": price_for(self._settings, message.to_addr, message.num_segments)})
-            await self._carrier.after_sent(conn, sent)
-            await jobs.complete(conn, job.id)
+        # Every carrier is down or busy: wait in the queue (validity still applies) and retry.
+        if message.status is S.SENDING:
+            async with self._db.transaction() as conn:
+                await self._step(conn, message, S.QUEUED, detail="every route is down or busy")
+        raise RetryLater(min(waits) if waits else 1.0, "every route is down or busy")
 
     async def _account_active(self, account_sid: str) -> bool:
         async with self._db.read() as conn:

@@ -113,7 +113,7 @@ class InboundService:
         return message
 
     async def receive(self, conn: Conn, from_addr: str, number: IncomingPhoneNumber, body: str,
-                      media: Sequence[InboundMedia]) -> Message:
+                      media: Sequence[InboundMedia], carrier: str = "sandbox") -> Message:
         """Store an inbound message for the number's account and queue its webhook (caller's transaction)."""
         now = self._clock.now()
         service_sid = await self._senders.service_of_number(conn, number.phone_number)
@@ -125,7 +125,7 @@ class InboundService:
             status=MessageStatus.RECEIVING, error_code=None, error_message=None,
             num_segments=segmentation.num_segments, num_media=len(media), encoding=segmentation.encoding.value,
             price=None, price_unit="USD", date_sent=now, send_at=None, expires_at=None, status_callback=None,
-            status_callback_method="POST", application_sid=None, max_price=None, carrier="sandbox",
+            status_callback_method="POST", application_sid=None, max_price=None, carrier=carrier,
             carrier_message_id=None, in_reply_to=None, date_created=now, date_updated=now)
         await self._messages.insert(conn, message)
         await self._messages.record_event(conn, message, now)

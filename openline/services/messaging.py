@@ -68,6 +68,7 @@ class SendRequest:
     direction: Direction = Direction.OUTBOUND_API
     in_reply_to: str | None = None
     skip_opt_out_check: bool = False  # opt-out confirmations must reach the person who opted out
+    concealed: bool = False  # see Message.concealed
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -188,7 +189,7 @@ class MessagingService:
             expires_at=start + timedelta(seconds=validity), status_callback=request.status_callback,
             status_callback_method="POST", application_sid=request.application_sid, max_price=request.max_price,
             carrier=None, carrier_message_id=None, in_reply_to=request.in_reply_to, date_created=now,
-            date_updated=now)
+            date_updated=now, concealed=request.concealed)
         await self._messages.insert(conn, message)
         await self._messages.record_event(conn, message, now)
         for url in media_urls:
@@ -265,7 +266,7 @@ class MessagingService:
     async def get(self, account: Account, sid: str) -> Message:
         async with self._db.read() as conn:
             message = await self._messages.get(conn, sid, account_sids=[account.sid]) if is_sid(sid) else None
-        if message is None:
+        if message is None or message.concealed:
             raise not_found(f"The requested resource {sid} was not found")
         return message
 
@@ -280,7 +281,7 @@ class MessagingService:
     async def redact(self, account: Account, sid: str) -> Message:
         async with self._db.transaction() as conn:
             message = await self._messages.get(conn, sid, account_sids=[account.sid])
-            if message is None:
+            if message is None or message.concealed:
                 raise not_found()
             if not is_final(message.status) and message.status is not MessageStatus.RECEIVED:
                 raise TwilioError(20009, "A message can be redacted once it is no longer queued or being sent")
@@ -291,7 +292,7 @@ class MessagingService:
     async def cancel(self, account: Account, sid: str) -> Message:
         async with self._db.transaction() as conn:
             message = await self._messages.get(conn, sid, account_sids=[account.sid])
-            if message is None:
+            if message is None or message.concealed:
                 raise not_found()
             if message.status is not MessageStatus.SCHEDULED:
                 raise TwilioError(20009, f"Only scheduled messages can be canceled; this one is {message.status.value}")
@@ -302,7 +303,7 @@ class MessagingService:
     async def delete(self, account: Account, sid: str) -> None:
         async with self._db.transaction() as conn:
             message = await self._messages.get(conn, sid, account_sids=[account.sid])
-            if message is None:
+            if message is None or message.concealed:
                 raise not_found()
             if not is_final(message.status) and message.status not in (MessageStatus.RECEIVED,
                                                                          MessageStatus.CANCELED):
@@ -318,13 +319,14 @@ class MessagingService:
     async def media_of(self, account: Account, message_sid: str) -> tuple[Message, list[Media]]:
         async with self._db.read() as conn:
             message = await self._messages.get(conn, message_sid, account_sids=[account.sid])
-            if message is None:
+            if message is None or message.concealed:
                 raise not_found()
             return message, await self._media.for_message(conn, message_sid)
 
     async def media_page(self, account: Account, message_sid: str, size: int, cursor: Cursor) -> Page[Media]:
         async with self._db.read() as conn:
-            if await self._messages.get(conn, message_sid, account_sids=[account.sid]) is None:
+            message = await self._messages.get(conn, message_sid, account_sids=[account.sid])
+            if message is None or message.concealed:
                 raise not_found()
             return await self._media.page_for(conn, message_sid, size, cursor)
 

@@ -12,7 +12,13 @@ from openline.core import magic_numbers
 from openline.core.clock import Clock
 from openline.core.entities import Account, AccountStatus, Application, IncomingPhoneNumber, NumberType
 from openline.core.errors import TwilioError
-from openline.core.numbering import AvailableNumber, country_kinds, generate_available, parse_e164
+from openline.core.numbering import (
+    AvailableNumber,
+    contains_matches,
+    country_kinds,
+    generate_available,
+    parse_e164,
+)
 from openline.core.sids import SidPrefix, new_sid
 from openline.services.accounts import MAX_FRIENDLY_NAME, not_found
 from openline.storage.database import Database
@@ -98,8 +104,12 @@ class PhoneNumberService:
     def __init__(
         self, db: Database, numbers: IncomingPhoneNumberRepository, applications: ApplicationRepository,
         clock: Clock, rng: random.Random, senders: ServiceSenderRepository,
+        inventory: Mapping[str, str] | None = None, sandbox_enabled: bool = True,
     ) -> None:
+        """``inventory`` maps each carrier number (E.164) to its carrier's name."""
         self._db = db
+        self._inventory = dict(inventory or {})
+        self._sandbox_enabled = sandbox_enabled
         self._senders = senders
         self._numbers = numbers
         self._apps = applications
@@ -109,16 +119,32 @@ class PhoneNumberService:
     async def search(
         self, iso_country: str, kind: NumberType, count: int, area_code: str | None, contains: str | None,
     ) -> list[AvailableNumber]:
-        """Numbers the sandbox inventory can hand out (carriers add their own inventory later)."""
+        """Numbers on offer: the carriers' inventories first, then the sandbox pool (if enabled)."""
+        wanted = min(count, MAX_AVAILABLE)
+        from_carriers = [n for n in self._inventory_numbers(iso_country, kind)
+                         if (area_code is None or n.e164[2:2 + len(area_code)] == area_code)
+                         and (contains is None or contains_matches(n.e164, contains))]
         kinds = country_kinds(iso_country)
-        if kinds is None or kind not in kinds:
-            raise not_found(f"No {kind.value} numbers are offered for country {iso_country}")
+        if not self._sandbox_enabled or kinds is None or kind not in kinds:
+            candidates = from_carriers
+            if not candidates and (kinds is None or kind not in kinds):
+                raise not_found(f"No {kind.value} numbers are offered for country {iso_country}")
+        else:
+            # Sandbox candidates are random, so collisions are rare; check them in one round trip.
+            candidates = from_carriers + generate_available(iso_country, kind, self._rng, wanted * 2,
+                                                            lambda e164: e164 in self._inventory,
+                                                            area_code, contains)
         async with self._db.read() as conn:
-            # Candidates are random, so collisions are rare; check them in one round trip.
-            candidates = generate_available(iso_country, kind, self._rng, min(count, MAX_AVAILABLE) * 2,
-                                            lambda _e164: False, area_code, contains)
             taken = await self._numbers.taken_among(conn, [c.e164 for c in candidates])
-        return [c for c in candidates if c.e164 not in taken][: min(count, MAX_AVAILABLE)]
+        return [c for c in candidates if c.e164 not in taken][:wanted]
+
+    def _inventory_numbers(self, iso_country: str, kind: NumberType) -> list[AvailableNumber]:
+        found = []
+        for e164 in self._inventory:
+            parsed = parse_e164(e164)
+            if parsed is not None and parsed.iso_country == iso_country and parsed.number_type is kind:
+                found.append(AvailableNumber(e164, iso_country, kind, parsed.national_format, None, None))
+        return found
 
     async def provision(
         self, account: Account, phone_number: str | None, area_code: str | None, values: Mapping[str, Any],
@@ -143,9 +169,13 @@ class PhoneNumberService:
             raise TwilioError(21421, f"PhoneNumber {phone_number} is not a valid phone number")
         if required_kind is not None and parsed.number_type is not required_kind:
             raise TwilioError(21422, f"{parsed.e164} is not a {required_kind.value} number")
+        carrier = self._inventory.get(parsed.e164)
+        if carrier is None and not self._sandbox_enabled:
+            raise TwilioError(21422, f"Phone number {parsed.e164} is in no carrier's inventory")
         await self._check_applications(account, values)
         now = self._clock.now()
         fields = {**NUMBER_DEFAULTS, **{k: v for k, v in values.items() if v is not None}}
+        fields["origin"] = carrier or "openline"
         fields.setdefault("friendly_name", parsed.national_format)
         number = IncomingPhoneNumber(
             sid=new_sid(SidPrefix.INCOMING_PHONE_NUMBER), account_sid=account.sid, phone_number=parsed.e164,

@@ -31,6 +31,7 @@ SANDBOX_DELIVER = "sandbox_deliver"
 class SandboxNetwork:
     name = "sandbox"
     in_process = True
+    available = True
 
     def __init__(
         self, db: Database, clock: Clock, settings: SandboxSettings, messages: MessageRepository,

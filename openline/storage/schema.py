@@ -223,6 +223,7 @@ messages = Table(
     Column("carrier_message_id", String(128)),
     Column("in_reply_to", String(34)),
     *_stamps(),
+    Column("concealed", Boolean, nullable=False),
 )
 
 message_events = Table(
@@ -409,4 +410,47 @@ verify_rate_events = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("scope", String(400), nullable=False),
     Column("at", UtcDateTime, nullable=False),
+)
+
+message_parts = Table(
+    "message_parts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("message_sid", String(34), nullable=False),
+    Column("part_index", Integer, nullable=False),
+    Column("part_count", Integer, nullable=False),
+    Column("carrier", String(64), nullable=False),
+    Column("carrier_message_id", String(128), nullable=False),
+    Column("id_key", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("error_code", Integer),
+    Column("submitted_at", UtcDateTime, nullable=False),
+    Column("receipt_at", UtcDateTime),
+)
+
+unmatched_receipts = Table(
+    "unmatched_receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("carrier", String(64), nullable=False),
+    Column("id_key", String(128), nullable=False),
+    Column("receipt_id", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("error", String(16)),
+    Column("raw", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+inbound_parts = Table(
+    "inbound_parts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("carrier", String(64), nullable=False),
+    Column("group_key", String(200), nullable=False),
+    Column("part_index", Integer, nullable=False),
+    Column("part_count", Integer, nullable=False),
+    Column("from_addr", String(64), nullable=False),
+    Column("to_addr", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
 )

@@ -39,12 +39,21 @@ def test_all_three_path_forms_reach_the_same_resource(server: OpenlineServer, cl
 
 
 def test_v1_meta_links_follow_the_client_style(server: OpenlineServer) -> None:
-    # No v1/v2 resource exists yet in the core, but paths are routed by product: an unknown
-    # one answers Twilio's 404 envelope under every style rather than another product's page.
-    for url, headers in [(f"{server.url}/verify/v2/Services", {}),
-                         (f"{server.url}/v2/Services", {"Host": "verify.twilio.com"})]:
+    # The same path on two products: each answers its own list, with links in the caller's style.
+    for url, headers, base, key in [
+        (f"{server.url}/verify/v2/Services", {}, f"{server.url}/verify", "services"),
+        (f"{server.url}/v2/Services", {"Host": "verify.twilio.com"}, "https://verify.twilio.com", "services"),
+    ]:
         response = httpx.get(url, auth=_auth(server), headers=headers)
-        check_error_body(response.json(), 20404, 404)
+        assert response.status_code == 200, response.text
+        assert response.json()["meta"]["key"] == key
+        assert response.json()["meta"]["first_page_url"].startswith(f"{base}/v2/Services?")
+    for url, headers in [(f"{server.url}/messaging/v1/Services", {}),
+                         (f"{server.url}/v1/Services", {"Host": "messaging.twilio.com"})]:
+        assert httpx.get(url, auth=_auth(server), headers=headers).json()["meta"]["key"] == "services"
+    # A path no product serves answers Twilio's 404 envelope.
+    unknown = httpx.get(f"{server.url}/video/v1/Nothing", auth=_auth(server))
+    check_error_body(unknown.json(), 20404, 404)
 
 
 def test_error_envelope_and_pages(server: OpenlineServer) -> None:

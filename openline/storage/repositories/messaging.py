@@ -41,7 +41,7 @@ class MessageRepository(TableRepository[Message]):
         sent_before: datetime | None = None, sent_after: datetime | None = None,
     ) -> Page[Message]:
         c = self.table.c
-        where: list[ColumnElement[bool]] = [c.account_sid == account_sid]
+        where: list[ColumnElement[bool]] = [c.account_sid == account_sid, c.concealed.is_(False)]
         if to is not None:
             where.append(c.to_addr == to)
         if from_ is not None:

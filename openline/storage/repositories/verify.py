@@ -164,9 +164,6 @@ class BucketRepository(TableRepository[Bucket]):
                                   .order_by(c.id))
         return [self._entity(row) for row in rows]
 
-    async def count_for(self, conn: Conn, rate_limit_sid: str) -> int:
-        return await self.count(conn, self.table.c.rate_limit_sid == rate_limit_sid)
-
 
 _INSERT_EVENT = insert(schema.verify_rate_events)
 _COUNT_SINCE = (select(func.count()).select_from(schema.verify_rate_events)
