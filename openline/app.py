@@ -33,6 +33,7 @@ from openline.services.accounts import AccountService, BootstrapResult
 from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
+from openline.services.carriers import Carrier
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
 from openline.services.lookup import LookupService
@@ -43,6 +44,7 @@ from openline.services.queue import Wakeup
 from openline.services.routing import Router as MessageRouter
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
+from openline.services.smpp_carrier import SmppCarrier, SmppInbound
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
 from openline.services.verify import Verifier
@@ -58,6 +60,7 @@ from openline.storage.repositories import (
     ApplicationRepository,
     IncomingPhoneNumberRepository,
 )
+from openline.storage.repositories.carriers import CarrierRecords
 from openline.storage.repositories.messaging import (
     AlertRepository,
     HandsetRepository,
@@ -70,6 +73,7 @@ from openline.storage.repositories.messaging import (
     WebhookAttemptRepository,
 )
 from openline.storage.repositories.verify import VerifyRepositories
+from openline.transports.smpp import SmppClient
 from openline.transports.webhooks import WebhookClient
 from openline.workers.runner import WorkerPool
 
@@ -141,6 +145,7 @@ class Openline:
     urls: PublicUrl
     pools: list[WorkerPool]
     closers: list[Callable[[], Awaitable[None]]]
+    links: list[SmppClient] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def bootstrap(self) -> BootstrapResult | None:
@@ -160,8 +165,12 @@ class Openline:
             if released:
                 log.info("resuming %d jobs interrupted by the last shutdown", released)
         self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
+        for link in self.links:
+            await link.start()
 
     async def stop_workers(self) -> None:
+        for link in self.links:  # graceful unbind first: receipts still arriving get stored
+            await link.stop()
         for pool in self.pools:
             await pool.stop()
         for task in self._tasks:
@@ -218,7 +227,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     handset_repo = HandsetRepository()
     sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
                              receipts, inbound)
-    router = MessageRouter(settings.routes, {SANDBOX_CARRIER: sandbox}, settings.sandbox.enabled)
+    # Real carriers: one SMPP link (transport) and one carrier adapter (service) each.
+    carrier_records = CarrierRecords()
+    smpp_events = SmppInbound(db, clock, wakeup, carrier_records, receipts, message_repo, number_repo, inbound,
+                              {c.name: c.data_coding == "gsm7-packed" for c in settings.carriers})
+    links = {c.name: SmppClient(c, smpp_events) for c in settings.carriers}
+    carriers: dict[str, Carrier] = {SANDBOX_CARRIER: sandbox}
+    for carrier_settings in settings.carriers:
+        carriers[carrier_settings.name] = SmppCarrier(carrier_settings, links[carrier_settings.name], db, clock,
+                                                      carrier_records, receipts, message_repo)
+    router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled)
     dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,
                             Throughput(msg.throughput, msg.sender_mps), http, account_repo)
@@ -251,7 +269,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
             # Messages waiting per sender (queued or being sent): what an operator watches.
             depths = await message_repo.queue_depths(conn)
-        return {"database": db.dialect.name, "queue_depths": depths}
+            unmatched = await carrier_records.unmatched_counts(conn)
+        return {"database": db.dialect.name, "queue_depths": depths,
+                "carriers": {name: {**link.metrics(), "unmatched_receipts": unmatched.get(name, 0)}
+                             for name, link in links.items()}}
 
     limiter = ConcurrencyLimiter(settings.api.max_concurrent_requests_per_account)
     products = {
@@ -267,7 +288,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools,
-                    [webhook_client.aclose, http.aclose])
+                    [webhook_client.aclose, http.aclose], links=list(links.values()))
 
 
 def data_dir_path(settings: Settings) -> Path:

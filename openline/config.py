@@ -172,7 +172,7 @@ class SmppCarrierSettings(BaseModel):
     host: str
     port: int = Field(default=2775, ge=1, le=65535)
     system_id: str = Field(max_length=15)  # SMPP 3.4 §4.1.1: C-Octet String of 16 with the NULL
-    password: SecretStr = SecretStr("")
+    password: SecretStr = Field(default=SecretStr(""), max_length=8)  # §4.1.1: 9 octets with the NULL
     system_type: str = Field(default="", max_length=12)
     bind_mode: Literal["trx", "tx+rx"] = "trx"
     window: int = Field(default=10, ge=1, le=1000)  # submits awaiting their submit_sm_resp
