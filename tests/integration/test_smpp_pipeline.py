@@ -19,7 +19,7 @@ from tests.integration.test_sms_basic import wait_for
 from tests.support.server import OpenlineServer
 from tests.support.smsc_thread import SmscThread
 from tests.support.twilio_client import host_style_client, rest_error
-from tests.support.webhook_receiver import WebhookReceiver, twiml
+from tests.support.webhook_receiver import WebhookReceiver
 
 NUMBER = "+14155550100"  # in carrier A's inventory
 
