@@ -237,3 +237,25 @@ def test_sandbox_disabled_limits_inventory(tmp_path: Path, smsc: SmscThread) -> 
         assert failed.error_code == 21612  # type: ignore[attr-defined]
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("concat", ["udh8", "udh16", "sar"])
+def test_multipart_mo_is_reassembled(tmp_path: Path, smsc: SmscThread, concat: str) -> None:
+    config = carrier_toml("aggregator-a", smsc.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    server = start(tmp_path, config)
+    receiver = WebhookReceiver(server.auth_token).start()  # type: ignore[attr-defined]
+    try:
+        client = sdk(server)
+        wait_for(lambda: bound(server, "aggregator-a"))
+        client.incoming_phone_numbers.create(phone_number=NUMBER, sms_url=receiver.url("/mo"))
+        text = "Über 160 Zeichen? " * 12  # GSM-7, several parts
+        # Parts out of order, and one repeated (an SMSC retry): still one message, whole.
+        smsc.call(smsc.smsc.send_mo("+447700900150", NUMBER, text, concat=concat,  # type: ignore[union-attr]
+                                    order=[2, 1, 2]))
+        (mo,) = receiver.wait("/mo")
+        assert mo.get("Body") == text and mo.get("NumSegments") == "2"
+        messages = client.messages.list(from_="+447700900150")
+        assert [m.body for m in messages] == [text] and messages[0].direction == "inbound"
+    finally:
+        receiver.stop()
+        server.stop()
