@@ -40,9 +40,6 @@ SubmitResult = Accepted | Rejected | TryLater
 
 class Carrier(Protocol):
     name: str
-    # True when submit() has no side effect outside this process (the sandbox): the dispatcher
-    # may then record sending and sent in one commit, since a re-submit after a crash is harmless.
-    in_process: bool
 
     @property
     def available(self) -> bool:

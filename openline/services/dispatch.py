@@ -2,10 +2,11 @@
 
 Job ``dispatch`` (one per outbound message) walks a message from accepted/scheduled/queued to
 ``sent`` (or ``failed``): pick a sender for messaging-service messages, check validity and
-pacing, fetch media, mark ``sending``, submit, mark ``sent``. Each step is its own commit; the
-job is completed in the same commit as the last one, so after a crash the job resumes from
-the stored status. A crash between ``sending`` and ``sent`` re-submits the message: carriers
-see at most the in-flight message twice, never a message lost.
+pacing, fetch media, submit, then record ``sending`` and ``sent`` (with their times) and
+complete the job in one commit. A crash after the submit and before that commit re-submits the
+message: a carrier sees at most what was in flight at the crash twice, never a message lost.
+(Recording ``sending`` before the submit would cost a commit per message and change nothing a
+crash can see: the message would still be re-submitted.)
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class Dispatcher:
     async def dispatch(self, job: Job) -> None:
         async with self._db.read() as conn:
             message = await self._messages.get(conn, job.payload["sid"])
+            account = await self._accounts.get(conn, message.account_sid) if message else None
         if message is None or is_final(message.status) or message.status is S.CANCELED:
             async with self._db.transaction() as conn:
                 await jobs.complete(conn, job.id)
@@ -101,7 +103,7 @@ class Dispatcher:
             message = await self._release(message, job, now)
             if message is None:
                 return
-        if not await self._account_active(message.account_sid):
+        if account is None or account.status is not AccountStatus.ACTIVE:
             await self._fail(message, job, 30002, "The account was suspended before the message was sent")
             return
         if message.status is S.SENDING:
@@ -122,8 +124,8 @@ class Dispatcher:
         if message.num_media and not await self._fetch_media(message, job):
             return
         candidates = self._router.candidates(message.to_addr, message.from_addr)
-        if message.carrier and message.status is S.SENDING:
-            # Resuming an interrupted send: the carrier that may have the message goes first.
+        if message.carrier:
+            # Resuming: the carrier that already has parts of the message goes first.
             resumed_on = message.carrier
             candidates.sort(key=lambda c: c.name != resumed_on)
         if not candidates:
@@ -135,13 +137,12 @@ class Dispatcher:
             if not carrier.available:
                 waits.append(1.0)
                 continue
-            if message.status is S.QUEUED and not carrier.in_process:
-                async with self._db.transaction() as conn:
-                    message = await self._step(conn, message, S.SENDING, {"carrier": carrier.name})
             result = await carrier.submit(message, segmentation)
             if isinstance(result, TryLater):
                 waits.append(result.delay)
                 if result.partial:
+                    async with self._db.transaction() as conn:  # the rest must go the same way
+                        await self._messages.change(conn, message.sid, {"carrier": carrier.name})
                     raise RetryLater(result.delay, f"{carrier.name}: {result.reason}")
                 continue
             if isinstance(result, Rejected):
@@ -164,15 +165,10 @@ class Dispatcher:
                 await jobs.complete(conn, job.id)
             return
         # Every carrier is down or busy: wait in the queue (validity still applies) and retry.
-        if message.status is S.SENDING:
+        if message.status is S.SENDING:  # left by an older version mid-send
             async with self._db.transaction() as conn:
                 await self._step(conn, message, S.QUEUED, detail="every route is down or busy")
         raise RetryLater(min(waits) if waits else 1.0, "every route is down or busy")
-
-    async def _account_active(self, account_sid: str) -> bool:
-        async with self._db.read() as conn:
-            account = await self._accounts.get(conn, account_sid)
-        return account is not None and account.status is AccountStatus.ACTIVE
 
     async def _number_kind(self, sender: str) -> NumberType | None:
         parsed = parse_e164(sender) if sender.startswith("+") else None

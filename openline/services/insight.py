@@ -43,7 +43,9 @@ FINAL_FAILURES = (MessageStatus.UNDELIVERED.value, MessageStatus.FAILED.value)
 FEED_INTERVAL = 0.5  # seconds between two looks at the newest row ids (one query for all streams)
 MAX_STREAMS = 64  # live views open at once in one process; each holds a connection
 
-__all__ = ["ChangeFeed", "InsightService", "Marks", "MessageFilter", "StatusChange", "WebhookAttempt"]
+# Value types the console needs from below the services, re-exported so it never imports storage.
+__all__ = ["ChangeFeed", "Cursor", "InsightService", "Marks", "MessageFilter", "Page", "StatusChange",
+           "WebhookAttempt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,12 @@ class InsightService:
         if principal.account.status is AccountStatus.CLOSED:
             return None
         return principal, hashlib.sha256(material.encode()).hexdigest()
+
+    async def visible_accounts(self, principal: Principal, limit: int) -> list[Account]:
+        """The principal's own account and its subaccounts (for the account switcher)."""
+        async with self._db.read() as conn:
+            page = await self._accounts.page_visible_to(conn, principal.account.sid, limit, Cursor())
+        return sorted(page.items, key=lambda a: (a.sid != principal.account.sid, a.friendly_name.lower(), a.sid))
 
     async def act_as(self, principal: Principal, account_sid: str) -> Account:
         """The account the session works in: its own, or one of its subaccounts (20003 otherwise)."""

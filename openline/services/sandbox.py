@@ -30,7 +30,6 @@ SANDBOX_DELIVER = "sandbox_deliver"
 
 class SandboxNetwork:
     name = "sandbox"
-    in_process = True
     available = True
 
     def __init__(

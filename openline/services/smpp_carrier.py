@@ -84,8 +84,6 @@ def address_of(ton: int, address: str) -> str:
 class SmppCarrier:
     """One configured SMPP carrier, as the dispatcher sees it."""
 
-    in_process = False
-
     def __init__(self, settings: SmppCarrierSettings, link: SmppLink, db: Database, clock: Clock,
                  records: CarrierRecords, receipts: Receipts, messages: MessageRepository) -> None:
         self.settings = settings
@@ -96,6 +94,8 @@ class SmppCarrier:
         self._records = records
         self._receipts = receipts
         self._messages = messages
+        # Parts accepted by the SMSC, waiting for the commit that records the message as sent.
+        self._pending: dict[str, list[MessagePart]] = {}
 
     @property
     def available(self) -> bool:
@@ -127,47 +127,62 @@ class SmppCarrier:
 
     async def submit(self, message: Message, segmentation: Segmentation) -> SubmitResult:
         pdus = self._parts(message)
-        async with self._db.read() as conn:
-            done = {p.part_index for p in await self._records.parts_of(conn, message.sid) if p.carrier == self.name}
-        first_id: str | None = None
+        done: set[int] = set()
+        if message.carrier == self.name:  # a retry: some parts may have gone out already
+            async with self._db.read() as conn:
+                done = {p.part_index for p in await self._records.parts_of(conn, message.sid)
+                        if p.carrier == self.name}
+        accepted: list[MessagePart] = []
+        now = self._clock.now()
         for index, pdu in enumerate(pdus):
             if index in done:
                 continue
-            partial = bool(done)
             try:
                 resp = await self._link.submit(pdu)
             except LinkDown as exc:
-                return TryLater(TRANSIENT_DELAY, f"{self.name}: {exc}", partial=partial)
+                return await self._later(accepted, bool(done), f"{self.name}: {exc}")
             status = resp.command_status
             if status != CommandStatus.ESME_ROK:
                 name = describe_status(status)
                 if is_transient(status):
-                    return TryLater(TRANSIENT_DELAY, f"{self.name} answered {name}", partial=partial)
+                    return await self._later(accepted, bool(done), f"{self.name} answered {name}")
                 return Rejected(SUBMIT_ERRORS.get(status, 30008), f"{self.name} refused the message: {name}")
             carrier_id = resp.message_id or ""
-            first_id = first_id or carrier_id
-            await self._record_part(message, index, len(pdus), carrier_id)
-            done.add(index)
-        if first_id is None:
+            accepted.append(MessagePart(message.sid, index, len(pdus), self.name, carrier_id,
+                                        normalize_message_id(carrier_id), "submitted", None, now, None))
+        # Stored with the ``sent`` step, in the dispatcher's commit (after_sent).
+        self._pending[message.sid] = accepted
+        first = next((p.carrier_message_id for p in accepted if p.part_index == 0), None)
+        if first is None:
             async with self._db.read() as conn:
                 stored = await self._records.parts_of(conn, message.sid)
-            first_id = stored[0].carrier_message_id if stored else ""
-        return Accepted(first_id)
+            first = stored[0].carrier_message_id if stored else ""
+        return Accepted(first)
 
-    async def _record_part(self, message: Message, index: int, count: int, carrier_id: str) -> None:
-        key = normalize_message_id(carrier_id)
+    async def _later(self, accepted: list[MessagePart], partial: bool, reason: str) -> TryLater:
+        """Busy or down: keep the parts that did go out, so the retry sends only the others."""
+        if accepted:
+            async with self._db.transaction() as conn:
+                await self._store_parts(conn, accepted)
+        return TryLater(TRANSIENT_DELAY, reason, partial=partial or bool(accepted))
+
+    async def _store_parts(self, conn: Conn, parts: list[MessagePart]) -> bool:
+        """Record the parts; True if receipts that came early (before this commit) applied to them."""
         now = self._clock.now()
-        part = MessagePart(message.sid, index, count, self.name, carrier_id, key, "submitted", None, now, None)
-        async with self._db.transaction() as conn:
+        early_receipts = False
+        for part in parts:
             await self._records.add_part(conn, part)
-            # A receipt may have come before this submit_sm_resp: apply it now.
-            for early in await self._records.take_unmatched(conn, self.name, id_keys(carrier_id)):
+            # A receipt may have come before the part was recorded: apply it now.
+            for early in await self._records.take_unmatched(conn, self.name, id_keys(part.carrier_message_id)):
                 state = MessageState[early.state]
                 await self._records.set_part_state(conn, part, _part_state(state), _error_of(state, early.error),
                                                    now)
+                early_receipts = True
+        return early_receipts
 
     async def after_sent(self, conn: Conn, message: Message) -> None:
-        await settle(conn, message, self._records, self._receipts)
+        if await self._store_parts(conn, self._pending.pop(message.sid, [])):
+            await settle(conn, message, self._records, self._receipts)
 
 
 def _part_state(state: MessageState) -> str:

@@ -62,6 +62,8 @@ _INSERT_PART = insert(parts)
 _PARTS_OF = select(parts).where(parts.c.message_sid == bindparam("p_sid")).order_by(parts.c.part_index)
 _PART_BY_KEY = select(parts).where(parts.c.carrier == bindparam("p_carrier"),
                                    parts.c.id_key.in_(bindparam("p_keys", expanding=True)))
+_UNMATCHED = select(unmatched).where(unmatched.c.carrier == bindparam("p_carrier"),
+                                    unmatched.c.id_key.in_(bindparam("p_keys", expanding=True))).order_by(unmatched.c.id)
 _SET_PART = (update(parts).where(parts.c.message_sid == bindparam("p_sid"),
                                  parts.c.part_index == bindparam("p_index")))
 
@@ -99,9 +101,7 @@ class CarrierRecords:
                                                "state": state, "error": error, "raw": raw, "received_at": at})
 
     async def take_unmatched(self, conn: Conn, carrier: str, keys: Sequence[str]) -> list[UnmatchedReceipt]:
-        rows = list(await conn.execute(select(unmatched).where(unmatched.c.carrier == carrier,
-                                                               unmatched.c.id_key.in_(list(keys)))
-                                       .order_by(unmatched.c.id)))
+        rows = list(await conn.execute(_UNMATCHED, {"p_carrier": carrier, "p_keys": list(keys)}))
         if rows:
             await conn.execute(delete(unmatched).where(unmatched.c.id.in_([r.id for r in rows])))
         return [UnmatchedReceipt(r.id, r.carrier, r.id_key, r.receipt_id, r.state, r.error, r.raw, r.received_at)

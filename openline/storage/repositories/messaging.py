@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,6 +28,11 @@ from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
 
 _INSERT_EVENT = insert(schema.message_events)
+_SERVICE_OF_NUMBER = select(schema.service_senders.c.service_sid).where(
+    schema.service_senders.c.address == bindparam("p_address"),
+    schema.service_senders.c.kind == SenderKind.PHONE.value).limit(1)
+_OPTED_OUT = select(schema.opt_outs.c.scope).where(
+    schema.opt_outs.c.scope == bindparam("p_scope"), schema.opt_outs.c.address == bindparam("p_address"))
 
 
 class MessageRepository(TableRepository[Message]):
@@ -143,9 +148,7 @@ class ServiceSenderRepository(TableRepository[ServiceSender]):
         return await self.page(conn, [c.service_sid == service_sid, c.kind == kind.value], size, cursor)
 
     async def service_of_number(self, conn: Conn, phone_number: str) -> str | None:
-        c = self.table.c
-        row = (await conn.execute(select(c.service_sid).where(
-            c.kind == SenderKind.PHONE.value, c.address == phone_number).limit(1))).first()
+        row = (await conn.execute(_SERVICE_OF_NUMBER, {"p_address": phone_number})).first()
         return str(row[0]) if row else None
 
     async def delete_for_number_sid(self, conn: Conn, number_sid: str) -> None:
@@ -189,8 +192,7 @@ class OptOutRepository:
     table = schema.opt_outs
 
     async def is_opted_out(self, conn: Conn, scope: str, address: str) -> bool:
-        c = self.table.c
-        row = (await conn.execute(select(c.scope).where(c.scope == scope, c.address == address))).first()
+        row = (await conn.execute(_OPTED_OUT, {"p_scope": scope, "p_address": address})).first()
         return row is not None
 
     async def opt_out(self, conn: Conn, scope: str, address: str, account_sid: str, now: datetime

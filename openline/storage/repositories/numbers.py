@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import ClassVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 
 from openline.core.entities import Application, IncomingPhoneNumber, NumberType
 from openline.storage import schema
@@ -27,13 +27,18 @@ class ApplicationRepository(TableRepository[Application]):
         return await self.page(conn, where, size, cursor)
 
 
+_BY_NUMBER = select(schema.incoming_phone_numbers).where(
+    schema.incoming_phone_numbers.c.phone_number == bindparam("p_number"))
+
+
 class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
     table = schema.incoming_phone_numbers
     entity = IncomingPhoneNumber
     enums: ClassVar[Mapping[str, type[Enum]]] = {"number_type": NumberType}
 
     async def by_number(self, conn: Conn, phone_number: str) -> IncomingPhoneNumber | None:
-        return await self.find(conn, self.table.c.phone_number == phone_number)
+        row = (await conn.execute(_BY_NUMBER, {"p_number": phone_number})).first()
+        return self._entity(row) if row else None
 
     async def taken_among(self, conn: Conn, candidates: list[str]) -> set[str]:
         if not candidates:
