@@ -91,7 +91,7 @@ class Database:
         dialect = dialects.resolve(database_url)
         if dialect.is_sqlite:
             return SqliteDatabase(dialect, sqlite or SqliteOptions())
-        return PostgresDatabase(dialect, dialects.create_async(dialect, sqlite or SqliteOptions(), pool_size))
+        return PostgresDatabase(dialect, dialects.create_async(dialect, pool_size))
 
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """A read-write transaction; committed when the block ends without an exception."""

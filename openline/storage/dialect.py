@@ -42,7 +42,8 @@ def resolve(database_url: str) -> Dialect:
     if backend == "sqlite":
         if not url.database or url.database == ":memory:":
             raise DatabaseUrlError("SQLite needs a file path (sqlite:///path/to/openline.db)")
-        return Dialect("sqlite", url.set(drivername="sqlite+aiosqlite"), url.set(drivername="sqlite+pysqlite"))
+        # One driver for both: the stdlib's sqlite3 (see storage.database for how it is used).
+        return Dialect("sqlite", url.set(drivername="sqlite+pysqlite"), url.set(drivername="sqlite+pysqlite"))
     if backend in ("postgresql", "postgres"):
         # psycopg 3 serves both the async engine and the sync one used for migrations.
         pg = url.set(drivername="postgresql+psycopg")
@@ -77,12 +78,10 @@ def install_sqlite_pragmas(sync_engine: Engine, options: SqliteOptions) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_async(dialect: Dialect, sqlite: SqliteOptions, pool_size: int = 10) -> AsyncEngine:
+def create_async(dialect: Dialect, pool_size: int = 10) -> AsyncEngine:
+    """PostgreSQL's asyncio engine (SQLite runs on the stdlib driver: see storage.database)."""
     if dialect.is_sqlite:
-        # Readers must not wait for pool slots behind queued writers: WAL lets them all read.
-        engine = create_async_engine(dialect.async_url, pool_size=pool_size * 2, max_overflow=pool_size * 2)
-        install_sqlite_pragmas(engine.sync_engine, sqlite)
-        return engine
+        raise ValueError("SQLite is served by SqliteDatabase, not an asyncio engine")
     return create_async_engine(dialect.async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
