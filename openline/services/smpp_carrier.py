@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import deque
 from datetime import timedelta
 from typing import Final
 
@@ -44,6 +45,7 @@ log = logging.getLogger("openline.smpp")
 METHODS: Final = {"udh": ConcatMethod.UDH8, "udh16": ConcatMethod.UDH16, "sar": ConcatMethod.SAR,
                   "message_payload": ConcatMethod.PAYLOAD}
 DATA_CODINGS: Final[dict[str, int | None]] = {"gsm7": None, "gsm7-packed": None, "latin1": 0x03, "ascii": 0x01}
+LATENCY_SAMPLES = 1000
 INBOUND_PART_TTL = timedelta(minutes=10)  # how long the rest of a concatenated MO may take
 TRANSIENT_DELAY = 1.0
 
@@ -231,6 +233,16 @@ class SmppInbound:
         self._numbers = numbers
         self._inbound = inbound
         self._packed = packed
+        self._latency: dict[str, deque[float]] = {}  # seconds from submit to receipt, recent ones
+
+    def receipt_latency(self, carrier: str) -> dict[str, float | None]:
+        """p50/p99 seconds from submit_sm to its delivery receipt, over the recent receipts."""
+        samples = sorted(self._latency.get(carrier, ()))
+        if not samples:
+            return {"p50": None, "p99": None, "samples": 0}
+        return {"p50": round(samples[len(samples) // 2], 3),
+                "p99": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 3),
+                "samples": len(samples)}
 
     async def on_deliver(self, carrier: str, pdu: DeliverSm | DataSm) -> int:
         try:
@@ -266,6 +278,8 @@ class SmppInbound:
                                                receipt.error, raw[:2000], now)
             return
         await self._records.set_part_state(conn, part, _part_state(state), _error_of(state, receipt.error), now)
+        self._latency.setdefault(carrier, deque(maxlen=LATENCY_SAMPLES)).append(
+            (now - part.submitted_at).total_seconds())
         message = await self._messages.get(conn, part.message_sid)
         if message is not None:
             await settle(conn, message, self._records, self._receipts)

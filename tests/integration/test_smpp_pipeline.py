@@ -80,6 +80,8 @@ def test_send_receipt_mo_and_inventory(tmp_path: Path, smsc: SmscThread) -> None
         assert sent.price.startswith("-")  # type: ignore[attr-defined]
         smsc.call(smsc.smsc.send_receipt(submit, "DELIVRD"))  # type: ignore[union-attr]
         wait_for(lambda: client.messages(message.sid).fetch().status == "delivered")
+        latency = httpx.get(f"{server.url}/health").json()["carriers"]["aggregator-a"]["receipt_latency_s"]
+        assert latency["samples"] == 1 and latency["p50"] >= 0
         hooks = receiver.wait("/status", 4)
         assert [h.get("MessageStatus") for h in hooks] == ["queued", "sending", "sent", "delivered"]
 
