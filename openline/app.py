@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.routing import Router
+from starlette.routing import Mount, Router
 
 from openline.api import lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
 from openline.api import sandbox as sandbox_api
@@ -27,6 +27,7 @@ from openline.api.v2010 import applications as applications_api
 from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
 from openline.config import SANDBOX_CARRIER, Settings
+from openline.console import ConsoleServices, console_app
 from openline.core.clock import Clock, OffsetClock, SystemClock
 from openline.core.crypto import SecretBox, new_master_key, parse_master_key
 from openline.services.accounts import AccountService, BootstrapResult
@@ -36,6 +37,7 @@ from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import Carrier
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
+from openline.services.insight import InsightService
 from openline.services.lookup import LookupService
 from openline.services.messaging import DISPATCH, MessagingService
 from openline.services.messaging_services import MessagingServiceAdmin
@@ -61,6 +63,7 @@ from openline.storage.repositories import (
     IncomingPhoneNumberRepository,
 )
 from openline.storage.repositories.carriers import CarrierRecords
+from openline.storage.repositories.insight import InsightRepositories
 from openline.storage.repositories.messaging import (
     AlertRepository,
     HandsetRepository,
@@ -271,7 +274,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
             depths = await message_repo.queue_depths(conn)
             unmatched = await carrier_records.unmatched_counts(conn)
         return {"database": db.dialect.name, "queue_depths": depths,
-                "carriers": {name: {**link.metrics(), "unmatched_receipts": unmatched.get(name, 0)}
+                "carriers": {name: {**link.metrics(), "unmatched_receipts": unmatched.get(name, 0),
+                                    "receipt_latency_s": smpp_events.receipt_latency(name)}
                              for name, link in links.items()}}
 
     limiter = ConcurrencyLimiter(settings.api.max_concurrent_requests_per_account)
@@ -282,8 +286,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     }
     products["api"].routes.append(messages_api.media_content_route(services, messaging))
     documented = {**product_operations, "": sandbox_operations}
+    console = console_app(ConsoleServices(
+        authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
+        InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
+        secrets.derive("console sessions"), settings.sandbox.enabled))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base),
-                             *build_routes(sandbox_operations, authenticator, limiter)])
+                             *build_routes(sandbox_operations, authenticator, limiter),
+                             Mount("/console", app=console)])
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url

@@ -31,7 +31,8 @@ async def _run(settings: Settings) -> int:
         base = settings.public_url or f"http://{host}:{port}"
         app.bound_to(base)
         lines = [f"Openline is running at {base}",
-                 f"  database: {app.db.dialect.name}"]
+                 f"  database: {app.db.dialect.name}",
+                 f"  Console:     {base}/console"]
         if default is not None:
             lines += [f"  Account SID: {default.sid}", f"  Auth Token:  {default.auth_token}"]
         await app.start_workers()

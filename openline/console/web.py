@@ -21,12 +21,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from openline.console.deps import ConsoleServices
 from openline.console.session import COOKIE, SESSION_SECONDS, Session, Signer, same_token
 from openline.core.entities import Account, AccountStatus
 from openline.core.errors import TwilioError
-from openline.services.accounts import AccountService
 from openline.services.auth import Principal
-from openline.services.insight import InsightService
+from openline.services.insight import ChangeFeed
 
 log = logging.getLogger("openline.console")
 
@@ -34,6 +34,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 MAX_FORM_BYTES = 64 * 1024  # the largest console form is a message body of 1,600 characters
 MAX_FORM_FIELDS = 200
 MAX_ACCOUNTS_LISTED = 200  # subaccounts offered in the account switcher
+
+# What a redirect after a change says (``?done=<key>``): fixed texts, so a link cannot make the
+# console say anything else.
+NOTICES = {
+    "bought": "The number is yours. Configure where its messages go below.",
+    "saved": "Saved.",
+    "released": "The number was released.",
+    "created": "Created.",
+    "deleted": "Deleted.",
+    "added": "Added.",
+    "removed": "Removed.",
+    "revoked": "The key was revoked: requests signed with it now fail.",
+    "switched": "Switched account.",
+}
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -43,6 +57,10 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+PAGE_DEFAULTS: dict[str, Any] = {"notice": None, "error": None, "nav": "", "accounts": [], "csrf": "", "back": None,
+                                 "principal": None}
 
 
 class FormError(Exception):
@@ -111,16 +129,18 @@ def local_path(base: str, candidate: str | None) -> str:
 class Console:
     """What every page handler reaches: services, templates, the session signer."""
 
-    def __init__(self, accounts: AccountService, insight: InsightService, signer: Signer) -> None:
-        self.accounts = accounts
-        self.insight = insight
-        self.signer = signer
+    def __init__(self, services: ConsoleServices) -> None:
+        self.services = services
+        self.insight = services.insight
+        self.signer = Signer(services.session_key)
+        self.feed = ChangeFeed(services.insight)
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
-                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               auto_reload=False)  # templates change only with the package
         self.env.filters["dt"] = format_time
 
     def html(self, template: str, values: Mapping[str, Any], status: int = 200) -> HTMLResponse:
-        body = self.env.get_template(template).render(**values)
+        body = self.env.get_template(template).render(**{**PAGE_DEFAULTS, **values})
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     def fragment(self, template: str, values: Mapping[str, Any]) -> str:
@@ -170,6 +190,10 @@ class Ctx:
     def base(self) -> str:
         return base_path(self.request)
 
+    @property
+    def s(self) -> ConsoleServices:
+        return self.console.services
+
     def query(self, name: str) -> str:
         return self.request.query_params.get(name, "").strip()
 
@@ -183,15 +207,13 @@ class Ctx:
     async def layout(self) -> dict[str, Any]:
         accounts: list[Account] = [self.account]
         if not self.principal.account.is_subaccount:
-            from openline.storage.paging import Cursor  # a value type of the services' signatures
-
-            listed = await self.console.accounts.list_accounts(self.principal, MAX_ACCOUNTS_LISTED, Cursor(),
-                                                               None, None)
-            accounts = [a for a in listed.items if a.status is not AccountStatus.CLOSED]
+            listed = await self.console.insight.visible_accounts(self.principal, MAX_ACCOUNTS_LISTED)
+            accounts = [a for a in listed if a.status is not AccountStatus.CLOSED]
             if self.account.sid not in {a.sid for a in accounts}:
                 accounts.insert(0, self.account)
         return {"base": self.base, "account": self.account, "principal": self.principal, "accounts": accounts,
-                "csrf": self.session.csrf, "path": self.request.url.path, "error": None, "notice": None}
+                "csrf": self.session.csrf, "path": self.request.url.path, "error": None,
+                "notice": NOTICES.get(self.query("done"))}
 
     def redirect(self, path: str, **query: str) -> RedirectResponse:
         target = self.base + path + (("?" + urlencode(query)) if query else "")

@@ -62,8 +62,10 @@ _INSERT_PART = insert(parts)
 _PARTS_OF = select(parts).where(parts.c.message_sid == bindparam("p_sid")).order_by(parts.c.part_index)
 _PART_BY_KEY = select(parts).where(parts.c.carrier == bindparam("p_carrier"),
                                    parts.c.id_key.in_(bindparam("p_keys", expanding=True)))
-_UNMATCHED = select(unmatched).where(unmatched.c.carrier == bindparam("p_carrier"),
-                                    unmatched.c.id_key.in_(bindparam("p_keys", expanding=True))).order_by(unmatched.c.id)
+_UNMATCHED = (select(unmatched)
+              .where(unmatched.c.carrier == bindparam("p_carrier"),
+                     unmatched.c.id_key.in_(bindparam("p_keys", expanding=True)))
+              .order_by(unmatched.c.id))
 _SET_PART = (update(parts).where(parts.c.message_sid == bindparam("p_sid"),
                                  parts.c.part_index == bindparam("p_index")))
 

@@ -1,0 +1,42 @@
+"""The console as one ASGI app, mounted by ``openline.app`` at ``/console``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from openline.console import alerts, dashboard, keys, messages, messaging_services, numbers, phone, signin, verify
+from openline.console.deps import ConsoleServices
+from openline.console.web import Console, not_found_response
+
+STATIC = Path(__file__).parent / "static"
+
+
+def console_app(services: ConsoleServices) -> Starlette:
+    console = Console(services)
+    routes = [
+        *signin.routes(console),
+        *dashboard.routes(console),
+        *messages.routes(console),
+        *numbers.routes(console),
+        *messaging_services.routes(console),
+        *verify.routes(console),
+        *keys.routes(console),
+        *alerts.routes(console),
+        *phone.routes(console),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes)
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response = not_found_response(console, Request(scope, receive))
+        await response(scope, receive, send)
+
+    app.router.default = not_found
+    return app
