@@ -22,7 +22,9 @@ async def _run(settings: Settings) -> int:
         result = await app.bootstrap()
         default = result.account if result else await app.services.accounts.default_account()
         config = uvicorn.Config(app.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
-                                access_log=settings.log_level == "debug", lifespan="off", server_header=False)
+                                access_log=settings.log_level == "debug", lifespan="off", server_header=False,
+                                # Live console streams must not hold up a shutdown.
+                                timeout_graceful_shutdown=5)
         server = uvicorn.Server(config)
         # Bind first, so that the banner names the real port (also with --port 0).
         listener = _listen(settings.host, settings.port)
