@@ -16,16 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, CursorResult, Engine, RootTransaction, create_engine
 from sqlalchemy.engine import Dialect as SqlDialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import NullPool
 
 from openline.storage import dialect as dialects
 from openline.storage.dialect import Dialect, SqliteOptions
+from openline.storage.fastpath import Plan, Prepared, compile_plan, run
 
 MAX_SQLITE_READERS = 32  # concurrent read transactions; each holds one connection
 # A group commits when nobody waits behind it, or when it is this large or this old, so that
@@ -48,14 +50,32 @@ class Conn(Protocol):
 class _InlineConnection:
     """A sync SQLAlchemy connection used from coroutines; statements run on the loop thread."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, plans: dict[tuple[int, tuple[str, ...]], Plan | None]) -> None:
         self._conn = conn
+        self._plans = plans
 
     @property
     def dialect(self) -> SqlDialect:
         return self._conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        if isinstance(statement, Prepared):
+            if isinstance(parameters, Mapping):
+                keys = tuple(parameters)
+                plan_key = (id(statement), keys)
+                if plan_key not in self._plans:
+                    self._plans[plan_key] = compile_plan(statement, keys, self._conn.dialect)
+                plan = self._plans[plan_key]
+                if plan is not None:
+                    cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                    dbapi_error = self._conn.dialect.loaded_dbapi.Error
+                    try:
+                        return run(plan, cursor, parameters)  # type: ignore[return-value]
+                    except dbapi_error as exc:  # the same exception types SQLAlchemy would raise
+                        raise DBAPIError.instance(plan.sql, parameters, exc, dbapi_error) from exc
+                    finally:
+                        cursor.close()
+            statement = statement.statement
         return self._conn.execute(statement, parameters)
 
     @contextlib.asynccontextmanager
@@ -75,6 +95,8 @@ class _AsyncConnection:
         return self._conn.dialect
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        if isinstance(statement, Prepared):
+            statement = statement.statement
         return await self._conn.execute(statement, parameters)  # type: ignore[no-any-return]
 
     def begin_nested(self) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -123,6 +145,8 @@ class SqliteDatabase(Database):
         self._idle_readers: list[Connection] = []
         self._reader_slots = asyncio.Semaphore(MAX_SQLITE_READERS)
         self._all: list[Connection] = []
+        # Fast-lane plans, per prepared statement and parameter names (a handful of entries).
+        self._plans: dict[tuple[int, tuple[str, ...]], Plan | None] = {}
 
     def _connect(self) -> Connection:
         conn = self._engine.connect()
@@ -158,7 +182,7 @@ class SqliteDatabase(Database):
             group = self._group
             savepoint = conn.begin_nested()
             try:
-                yield _InlineConnection(conn)
+                yield _InlineConnection(conn, self._plans)
             except BaseException:
                 savepoint.rollback()
                 group = None  # this writer's work is undone; it does not wait for the group
@@ -196,7 +220,7 @@ class SqliteDatabase(Database):
             conn = self._idle_readers.pop() if self._idle_readers else self._connect()
             try:
                 with conn.begin():
-                    yield _InlineConnection(conn)
+                    yield _InlineConnection(conn, self._plans)
             finally:
                 self._idle_readers.append(conn)
 

@@ -17,10 +17,11 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text,
 
 from openline.storage import schema
 from openline.storage.database import Conn
+from openline.storage.fastpath import Prepared
 
 jobs = schema.jobs
-_INSERT = insert(jobs)
-_DELETE = delete(jobs).where(jobs.c.id == bindparam("p_id"))
+_INSERT = Prepared(insert(jobs))
+_DELETE = Prepared(delete(jobs).where(jobs.c.id == bindparam("p_id")))
 
 
 @dataclass(frozen=True, slots=True)

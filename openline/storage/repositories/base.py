@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from sqlalchemy import ColumnElement, Table, bindparam, delete, func, insert, select, update
 
 from openline.storage.database import Conn
+from openline.storage.fastpath import Prepared
 from openline.storage.paging import Cursor, Page, after_token, before_token
 
 E = TypeVar("E")
@@ -29,13 +30,16 @@ class TableRepository(Generic[E]):
         # Statements are built once and take their values as parameters: SQLAlchemy then
         # reuses the compiled form instead of walking literal values on every call.
         c = self.table.c
-        self._insert = insert(self.table)
-        self._by_sid = select(self.table).where(c.sid == bindparam("p_sid"))
+        self._insert = Prepared(insert(self.table))
+        self._by_sid = Prepared(select(self.table).where(c.sid == bindparam("p_sid")))
         if "account_sid" in c:
-            self._by_sid_in = select(self.table).where(
-                c.sid == bindparam("p_sid"), c.account_sid.in_(bindparam("p_accounts", expanding=True)))
-        self._update = update(self.table).where(c.sid == bindparam("p_sid"))
-        self._delete = delete(self.table).where(c.sid == bindparam("p_sid"))
+            # One account is the common case: an equality the fast lane can run, unlike IN.
+            self._by_sid_one = Prepared(select(self.table).where(
+                c.sid == bindparam("p_sid"), c.account_sid == bindparam("p_account")))
+            self._by_sid_in = Prepared(select(self.table).where(
+                c.sid == bindparam("p_sid"), c.account_sid.in_(bindparam("p_accounts", expanding=True))))
+        self._update = Prepared(update(self.table).where(c.sid == bindparam("p_sid")))
+        self._delete = Prepared(delete(self.table).where(c.sid == bindparam("p_sid")))
 
     def _entity(self, row: Any) -> E:
         data = row._mapping
@@ -53,7 +57,11 @@ class TableRepository(Generic[E]):
         if account_sids is None:
             row = (await conn.execute(self._by_sid, {"p_sid": sid})).first()
         else:
-            row = (await conn.execute(self._by_sid_in, {"p_sid": sid, "p_accounts": list(account_sids)})).first()
+            accounts = list(account_sids)
+            if len(accounts) == 1:
+                row = (await conn.execute(self._by_sid_one, {"p_sid": sid, "p_account": accounts[0]})).first()
+            else:
+                row = (await conn.execute(self._by_sid_in, {"p_sid": sid, "p_accounts": accounts})).first()
         return self._entity(row) if row else None
 
     async def find(self, conn: Conn, *where: ColumnElement[bool]) -> E | None:

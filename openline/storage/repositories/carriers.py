@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from openline.storage import schema
 from openline.storage.database import Conn
+from openline.storage.fastpath import Prepared
 
 parts = schema.message_parts
 unmatched = schema.unmatched_receipts
@@ -58,16 +59,16 @@ class InboundPart:
     received_at: datetime
 
 
-_INSERT_PART = insert(parts)
-_PARTS_OF = select(parts).where(parts.c.message_sid == bindparam("p_sid")).order_by(parts.c.part_index)
+_INSERT_PART = Prepared(insert(parts))
+_PARTS_OF = Prepared(select(parts).where(parts.c.message_sid == bindparam("p_sid")).order_by(parts.c.part_index))
 _PART_BY_KEY = select(parts).where(parts.c.carrier == bindparam("p_carrier"),
                                    parts.c.id_key.in_(bindparam("p_keys", expanding=True)))
 _UNMATCHED = (select(unmatched)
               .where(unmatched.c.carrier == bindparam("p_carrier"),
                      unmatched.c.id_key.in_(bindparam("p_keys", expanding=True)))
               .order_by(unmatched.c.id))
-_SET_PART = (update(parts).where(parts.c.message_sid == bindparam("p_sid"),
-                                 parts.c.part_index == bindparam("p_index")))
+_SET_PART = Prepared(update(parts).where(parts.c.message_sid == bindparam("p_sid"),
+                                         parts.c.part_index == bindparam("p_index")))
 
 
 class CarrierRecords:

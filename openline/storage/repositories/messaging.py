@@ -24,15 +24,16 @@ from openline.core.messaging import (
 )
 from openline.storage import schema
 from openline.storage.database import Conn
+from openline.storage.fastpath import Prepared
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
 
-_INSERT_EVENT = insert(schema.message_events)
-_SERVICE_OF_NUMBER = select(schema.service_senders.c.service_sid).where(
+_INSERT_EVENT = Prepared(insert(schema.message_events))
+_SERVICE_OF_NUMBER = Prepared(select(schema.service_senders.c.service_sid).where(
     schema.service_senders.c.address == bindparam("p_address"),
-    schema.service_senders.c.kind == SenderKind.PHONE.value).limit(1)
-_OPTED_OUT = select(schema.opt_outs.c.scope).where(
-    schema.opt_outs.c.scope == bindparam("p_scope"), schema.opt_outs.c.address == bindparam("p_address"))
+    schema.service_senders.c.kind == SenderKind.PHONE.value).limit(1))
+_OPTED_OUT = Prepared(select(schema.opt_outs.c.scope).where(
+    schema.opt_outs.c.scope == bindparam("p_scope"), schema.opt_outs.c.address == bindparam("p_address")))
 
 
 class MessageRepository(TableRepository[Message]):

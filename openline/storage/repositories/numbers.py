@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, bindparam, select
 from openline.core.entities import Application, IncomingPhoneNumber, NumberType
 from openline.storage import schema
 from openline.storage.database import Conn
+from openline.storage.fastpath import Prepared
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
 
@@ -27,8 +28,8 @@ class ApplicationRepository(TableRepository[Application]):
         return await self.page(conn, where, size, cursor)
 
 
-_BY_NUMBER = select(schema.incoming_phone_numbers).where(
-    schema.incoming_phone_numbers.c.phone_number == bindparam("p_number"))
+_BY_NUMBER = Prepared(select(schema.incoming_phone_numbers).where(
+    schema.incoming_phone_numbers.c.phone_number == bindparam("p_number")))
 
 
 class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
