@@ -180,14 +180,24 @@ class SqliteDatabase(Database):
                 self._group_size = 0
                 self._group_started = time.monotonic()
             group = self._group
-            savepoint = conn.begin_nested()
+            # The first writer of a group needs no savepoint: if it fails, the whole (still empty)
+            # transaction goes. Savepoints are issued on the driver directly: they are ours alone.
+            raw = conn.connection.dbapi_connection
+            alone = self._group_size == 0
+            if not alone:
+                raw.execute("SAVEPOINT openline_writer")  # type: ignore[union-attr]
             try:
                 yield _InlineConnection(conn, self._plans)
             except BaseException:
-                savepoint.rollback()
                 group = None  # this writer's work is undone; it does not wait for the group
+                if alone:
+                    await self._abandon_group()
+                else:
+                    raw.execute("ROLLBACK TO openline_writer")  # type: ignore[union-attr]
+                    raw.execute("RELEASE openline_writer")  # type: ignore[union-attr]
                 raise
-            savepoint.commit()
+            if not alone:
+                raw.execute("RELEASE openline_writer")  # type: ignore[union-attr]
             self._group_size += 1
         finally:
             if self._physical is not None and (
@@ -197,6 +207,14 @@ class SqliteDatabase(Database):
             self._write_lock.release()
         assert group is not None
         await asyncio.shield(group)
+
+    async def _abandon_group(self) -> None:
+        """Roll back a group whose only writer failed (nothing else is in it)."""
+        physical, group = self._physical, self._group
+        self._physical, self._group = None, None
+        assert physical is not None and group is not None
+        await asyncio.to_thread(physical.rollback)
+        group.set_result(None)
 
     async def _commit_group(self) -> None:
         physical, group = self._physical, self._group

@@ -158,3 +158,19 @@ async def test_file_blob_store(tmp_path: Path) -> None:
     for bad in ("../etc/passwd", "/abs", "a/../../b", "", "a b"):
         with pytest.raises(BlobKeyError):
             await store.get(bad)
+
+
+async def test_a_failing_writer_in_a_group_costs_only_its_own_work(db: Database) -> None:
+    repo = AccountRepository()
+
+    async def write(i: int) -> None:
+        async with db.transaction() as conn:
+            await repo.insert(conn, account(name=f"g{i}"))
+            if i % 4 == 0:
+                raise RuntimeError("this writer fails")
+
+    results = await asyncio.gather(*(write(i) for i in range(20)), return_exceptions=True)
+    assert sum(isinstance(r, RuntimeError) for r in results) == 5
+    async with db.read() as conn:
+        names = {a.friendly_name for a in (await repo.page(conn, [], 100, Cursor())).items}
+    assert names == {f"g{i}" for i in range(20) if i % 4}

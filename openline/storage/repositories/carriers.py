@@ -63,6 +63,7 @@ _INSERT_PART = Prepared(insert(parts))
 _PARTS_OF = Prepared(select(parts).where(parts.c.message_sid == bindparam("p_sid")).order_by(parts.c.part_index))
 _PART_BY_KEY = select(parts).where(parts.c.carrier == bindparam("p_carrier"),
                                    parts.c.id_key.in_(bindparam("p_keys", expanding=True)))
+_ANY_UNMATCHED = Prepared(select(unmatched.c.id).where(unmatched.c.carrier == bindparam("p_carrier")).limit(1))
 _UNMATCHED = (select(unmatched)
               .where(unmatched.c.carrier == bindparam("p_carrier"),
                      unmatched.c.id_key.in_(bindparam("p_keys", expanding=True)))
@@ -104,6 +105,9 @@ class CarrierRecords:
                                                "state": state, "error": error, "raw": raw, "received_at": at})
 
     async def take_unmatched(self, conn: Conn, carrier: str, keys: Sequence[str]) -> list[UnmatchedReceipt]:
+        # Almost always there are none: an indexed existence check first, the IN query only then.
+        if (await conn.execute(_ANY_UNMATCHED, {"p_carrier": carrier})).first() is None:
+            return []
         rows = list(await conn.execute(_UNMATCHED, {"p_carrier": carrier, "p_keys": list(keys)}))
         if rows:
             await conn.execute(delete(unmatched).where(unmatched.c.id.in_([r.id for r in rows])))
