@@ -13,6 +13,7 @@ Two implementations behind one interface (``transaction()``, ``read()``, ``close
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import time
@@ -103,7 +104,7 @@ class _AsyncConnection:
         return self._conn.begin_nested()
 
 
-class Database:
+class Database(abc.ABC):
     """Opens the right implementation for a URL."""
 
     dialect: Dialect
@@ -115,16 +116,17 @@ class Database:
             return SqliteDatabase(dialect, sqlite or SqliteOptions())
         return PostgresDatabase(dialect, dialects.create_async(dialect, pool_size))
 
+    @abc.abstractmethod
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """A read-write transaction; committed when the block ends without an exception."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
+    @abc.abstractmethod
     def read(self) -> contextlib.AbstractAsyncContextManager[Conn]:
         """A read-only snapshot."""
-        raise NotImplementedError  # pragma: no cover - abstract
 
+    @abc.abstractmethod
     async def close(self) -> None:
-        raise NotImplementedError  # pragma: no cover - abstract
+        """Release every connection."""
 
 
 class SqliteDatabase(Database):
