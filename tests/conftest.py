@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -83,3 +86,28 @@ def client(server: OpenlineServer) -> Iterator[Client]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@contextlib.contextmanager
+def postgres_server(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str) -> Iterator[OpenlineServer]:
+    """A real `openline serve` on a fresh PostgreSQL database (migrated with `openline migrate`)."""
+    name = f"openline_test_{secrets.token_hex(6)}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
+    data = tmp_path_factory.mktemp("pg") / "data"
+    try:
+        subprocess.run([sys.executable, "-m", "openline", "migrate", "--database-url", url, "--data-dir", str(data)],
+                       check=True, capture_output=True)
+        sid, token = new_credentials()
+        srv = OpenlineServer(data, args=["--database-url", url],
+                             env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token})
+        srv.start()
+        srv.account_sid, srv.auth_token = sid, token  # type: ignore[attr-defined]
+        try:
+            yield srv
+        finally:
+            srv.stop()
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from twilio.rest import Client
 
-from tests.conftest import new_credentials
+from tests.conftest import postgres_server
 from tests.integration.test_sms_basic import inbox, wait_for
 from tests.integration.test_sms_webhooks import handset_sends
 from tests.support.server import OpenlineServer
@@ -20,26 +18,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, postgres_admin_url: str) -> Iterator[OpenlineServer]:
-    import secrets
-
-    import psycopg
-
-    name = f"openline_test_{secrets.token_hex(6)}"
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{postgres_admin_url.rsplit('/', 1)[0]}/{name}"
-    data = tmp_path_factory.mktemp("pg") / "data"
-    subprocess.run([sys.executable, "-m", "openline", "migrate", "--database-url", url, "--data-dir", str(data)],
-                   check=True, capture_output=True)
-    sid, token = new_credentials()
-    srv = OpenlineServer(data, args=["--database-url", url],
-                         env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token})
-    srv.start()
-    srv.account_sid, srv.auth_token = sid, token  # type: ignore[attr-defined]
-    yield srv
-    srv.stop()
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_server(tmp_path_factory, postgres_admin_url) as srv:
+        yield srv
 
 
 def test_round_trip_on_postgres(client: Client, server: OpenlineServer) -> None:
