@@ -8,7 +8,6 @@ import os
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -300,5 +299,3 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                     [webhook_client.aclose, http.aclose], links=list(links.values()))
 
 
-def data_dir_path(settings: Settings) -> Path:
-    return settings.data_dir.resolve()

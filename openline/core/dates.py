@@ -8,7 +8,7 @@ anything else silently becomes ``None`` on the client.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 
 
 def rfc2822(value: datetime | None) -> str | None:
@@ -23,8 +23,6 @@ def iso8601(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_rfc2822(text: str) -> datetime:
-    return parsedate_to_datetime(text).astimezone(UTC)
 
 
 def parse_filter_date(text: str) -> datetime:

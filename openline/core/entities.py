@@ -38,10 +38,6 @@ class Account:
     def is_subaccount(self) -> bool:
         return self.owner_account_sid != self.sid
 
-    @property
-    def can_send(self) -> bool:
-        return self.status is AccountStatus.ACTIVE
-
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:

@@ -28,7 +28,6 @@ class SidPrefix(StrEnum):
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
-_TOKEN_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 def new_sid(prefix: SidPrefix) -> str:
@@ -45,8 +44,6 @@ def new_auth_token() -> str:
     return secrets.token_hex(16)
 
 
-def is_auth_token(value: str) -> bool:
-    return bool(_TOKEN_RE.match(value))
 
 
 def new_key_secret() -> str:

@@ -316,12 +316,6 @@ class MessagingService:
 
     # --- media ------------------------------------------------------------------------------
 
-    async def media_of(self, account: Account, message_sid: str) -> tuple[Message, list[Media]]:
-        async with self._db.read() as conn:
-            message = await self._messages.get(conn, message_sid, account_sids=[account.sid])
-            if message is None or message.concealed:
-                raise not_found()
-            return message, await self._media.for_message(conn, message_sid)
 
     async def media_page(self, account: Account, message_sid: str, size: int, cursor: Cursor) -> Page[Media]:
         async with self._db.read() as conn:

@@ -241,7 +241,4 @@ class PhoneNumberService:
             await self._senders.delete_for_number_sid(conn, sid)
             await self._numbers.delete(conn, sid)
 
-    async def owner_of(self, e164: str) -> IncomingPhoneNumber | None:
-        async with self._db.read() as conn:
-            return await self._numbers.by_number(conn, e164)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 
 from openline.storage import schema
 from openline.storage.database import Conn
@@ -104,7 +104,3 @@ async def next_due(conn: Conn, kinds: tuple[str, ...]) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-async def counts(conn: Conn) -> dict[str, int]:
-    rows = await conn.execute(text("SELECT kind, dead, COUNT(*) FROM jobs GROUP BY kind, dead"))
-    table: list[Any] = list(rows)
-    return {f"{kind}{' (dead)' if dead else ''}": int(n) for kind, dead, n in table}

@@ -48,7 +48,6 @@ class WorkerPool:
         self._retry_base = retry_base
         self._owner = f"{name}-{secrets.token_hex(4)}"
         self._running: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
     async def run(self) -> None:

@@ -33,6 +33,12 @@ def carrier_toml(name: str, port: int, numbers: list[str], **extra: object) -> s
     return "\n".join(lines) + "\n"
 
 
+def one_carrier(port: int, **extra: object) -> str:
+    """Config for one SMPP carrier, "aggregator-a", owning NUMBER and taking every destination."""
+    return carrier_toml("aggregator-a", port, [NUMBER], **extra) + \
+        '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+
+
 def start(tmp: Path, config: str, name: str = "data") -> OpenlineServer:
     path = tmp / f"{name}.toml"
     path.write_text(config)
@@ -59,7 +65,7 @@ def bound(server: OpenlineServer, carrier: str) -> bool:
 
 
 def test_send_receipt_mo_and_inventory(tmp_path: Path, smsc: SmscThread) -> None:
-    config = carrier_toml("aggregator-a", smsc.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(smsc.port)
     server = start(tmp_path, config)
     receiver = WebhookReceiver(server.auth_token).start()  # type: ignore[attr-defined]
     try:
@@ -96,7 +102,7 @@ def test_send_receipt_mo_and_inventory(tmp_path: Path, smsc: SmscThread) -> None
 
 
 def test_multipart_ucs2_delivered_after_last_part(tmp_path: Path, smsc: SmscThread) -> None:
-    config = carrier_toml("aggregator-a", smsc.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(smsc.port)
     server = start(tmp_path, config)
     try:
         client = sdk(server)
@@ -131,7 +137,7 @@ def test_multipart_ucs2_delivered_after_last_part(tmp_path: Path, smsc: SmscThre
 def test_receipt_before_response_and_hex_ids(tmp_path: Path) -> None:
     thread = SmscThread(message_ids="hex", receipt="DELIVRD", receipt_before_response=True,
                         receipt_ids="decimal").start()
-    config = carrier_toml("aggregator-a", thread.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(thread.port)
     server = start(tmp_path, config)
     try:
         client = sdk(server)
@@ -148,7 +154,7 @@ def test_receipt_before_response_and_hex_ids(tmp_path: Path) -> None:
 
 
 def test_unmatched_receipts_are_kept(tmp_path: Path, smsc: SmscThread) -> None:
-    config = carrier_toml("aggregator-a", smsc.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(smsc.port)
     server = start(tmp_path, config)
     try:
         wait_for(lambda: bound(server, "aggregator-a"))
@@ -159,7 +165,7 @@ def test_unmatched_receipts_are_kept(tmp_path: Path, smsc: SmscThread) -> None:
 
 
 def test_throttling_and_permanent_errors(tmp_path: Path, smsc: SmscThread) -> None:
-    config = carrier_toml("aggregator-a", smsc.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(smsc.port)
     server = start(tmp_path, config)
     try:
         client = sdk(server)
@@ -203,8 +209,7 @@ def test_failover_and_return(tmp_path: Path) -> None:
 
 
 def test_disconnect_with_full_window_loses_nothing(tmp_path: Path, smsc: SmscThread) -> None:
-    config = carrier_toml("aggregator-a", smsc.port, [NUMBER], window=5) + \
-        '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(smsc.port, window=5)
     server = start(tmp_path, config)
     try:
         client = sdk(server)
@@ -243,7 +248,7 @@ def test_sandbox_disabled_limits_inventory(tmp_path: Path, smsc: SmscThread) -> 
 
 @pytest.mark.parametrize("concat", ["udh8", "udh16", "sar"])
 def test_multipart_mo_is_reassembled(tmp_path: Path, smsc: SmscThread, concat: str) -> None:
-    config = carrier_toml("aggregator-a", smsc.port, [NUMBER]) + '[[routes]]\nmatch = "+"\ncarriers = ["aggregator-a"]\n'
+    config = one_carrier(smsc.port)
     server = start(tmp_path, config)
     receiver = WebhookReceiver(server.auth_token).start()  # type: ignore[attr-defined]
     try:

@@ -121,8 +121,3 @@ def test_sandbox_clock_needs_the_flag(data_dir) -> None:  # type: ignore[no-unty
         assert response.status_code == 404 and response.json()["code"] == 20404
     finally:
         srv.stop()
-
-
-def test_queue_depths_in_health(client: Client, server: OpenlineServer) -> None:
-    health = httpx.get(f"{server.url}/health").json()
-    assert isinstance(health["queue_depths"], dict)

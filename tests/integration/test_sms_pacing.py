@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from twilio.rest import Client
 
@@ -35,6 +36,7 @@ def test_paced_message_expires_in_the_queue(client: Client, server: OpenlineServ
     wait_for(lambda: client.messages(first.sid).fetch().status == "delivered")
     # One message per 100 s: the second one waits in the queue.
     assert client.messages(second.sid).fetch().status == "queued"
+    assert httpx.get(f"{server.url}/health").json()["queue_depths"] == {PACED: 1}
     advance(server, 200)
     expired = wait_for(lambda: (m := client.messages(second.sid).fetch()).status == "failed" and m)
     assert expired.error_code == 30001  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -255,5 +255,3 @@ class HandsetRepository:
                  for r in rows[:size]]
         return items, len(rows) > size
 
-    async def update_status(self, conn: Conn, message_sid: str, status: str) -> None:
-        await conn.execute(update(self.table).where(self.table.c.message_sid == message_sid).values(status=status))

@@ -22,7 +22,6 @@ def test_dates() -> None:
     moment = datetime(2023, 8, 24, 5, 1, 45, 123456, tzinfo=UTC)
     assert dates.rfc2822(moment) == "Thu, 24 Aug 2023 05:01:45 +0000"
     assert dates.iso8601(moment) == "2023-08-24T05:01:45Z"
-    assert dates.parse_rfc2822("Thu, 24 Aug 2023 05:01:45 +0000") == moment.replace(microsecond=0)
     assert dates.parse_filter_date("2023-08-24") == datetime(2023, 8, 24, tzinfo=UTC)
     assert dates.rfc2822(None) is None and dates.iso8601(None) is None
 
