@@ -75,6 +75,7 @@ from openline.storage.repositories.messaging import (
     WebhookAttemptRepository,
 )
 from openline.storage.repositories.verify import VerifyRepositories
+from openline.transports.address_guard import outbound_transport
 from openline.transports.smpp import SmppClient
 from openline.transports.webhooks import WebhookClient
 from openline.workers.runner import WorkerPool
@@ -216,8 +217,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
 
     # The SMS pipeline.
     msg = settings.messaging
-    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False)
-    webhook_client = WebhookClient()
+    guard = settings.webhooks.block_private_addresses
+    http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False,
+                             transport=outbound_transport(guard))
+    webhook_client = WebhookClient(transport=outbound_transport(guard))
     caller = WebhookCaller(db, webhook_client, account_repo, WebhookAttemptRepository(), clock)
     alerts = AlertService(db, AlertRepository(), clock)
     callbacks = StatusCallbacks(db, clock, app_repo, service_repo, caller, alerts, msg.status_callback_attempts)

@@ -59,6 +59,15 @@ class MessagingSettings(BaseModel):
     webhook_concurrency: int = Field(default=64, ge=1)
 
 
+class WebhookSettings(BaseModel):
+    """``[webhooks]``: how Openline calls out to customer URLs (webhooks, callbacks, media)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Refuse private, loopback and link-local targets (after DNS and on every redirect hop).
+    # Off by default so that local development with webhooks on 127.0.0.1 works.
+    block_private_addresses: bool = False
+
+
 class SandboxSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -246,6 +255,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     messaging: MessagingSettings = MessagingSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     carriers: list[SmppCarrierSettings] = Field(default_factory=list)
     routes: list[RouteSettings] = Field(default_factory=list)
     verify: VerifySettings = VerifySettings()

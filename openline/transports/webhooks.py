@@ -61,6 +61,7 @@ import httpx
 
 from openline.core.signature import signed_url, twilio_signature
 from openline.core.webhooks import WebhookAttempt, WebhookRequest, WebhookResult
+from openline.transports.address_guard import BlockedAddressError
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
@@ -244,6 +245,8 @@ def _classify(exc: httpx.HTTPError, status: int | None, content_type: str | None
         return outcome(HTTP_CONNECTION_FAILURE, f"no answer within the {rt * 1000:.0f} ms read timeout", RetryOn.READ)
     if isinstance(exc, httpx.ConnectError):
         chain = list(_causes(exc))
+        if any(isinstance(e, BlockedAddressError) for e in chain):
+            return outcome(HTTP_RETRIEVAL_FAILURE, f"target refused: {detail}")  # the same every time
         if any(isinstance(e, socket.gaierror) for e in chain):
             return outcome(HTTP_BAD_HOST_NAME, f"host name lookup failed: {detail}")
         if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
@@ -295,6 +298,7 @@ class WebhookClient:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         user_agent: str = "TwilioProxy/1.1",  # [UNVERIFIED] seen in third-party captures of Twilio webhooks
         client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,  # for a client made here (the SSRF guard)
     ) -> None:
         if min(connect_timeout, read_timeout, total_timeout) <= 0 or max_redirects < 0:
             raise ValueError("timeouts must be positive and max_redirects not negative")
@@ -304,7 +308,7 @@ class WebhookClient:
         self._max_redirects = max_redirects
         self._user_agent = user_agent
         self._owns_client = client is None
-        self._client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        self._client = client or httpx.AsyncClient(trust_env=False, follow_redirects=False, transport=transport)
 
     async def aclose(self) -> None:
         if self._owns_client:
