@@ -36,8 +36,8 @@ def is_blocked(address: IpAddress) -> bool:
 def allowed_addresses(host: str, answers: Iterable[str],
                       blocked: Callable[[IpAddress], bool] = is_blocked) -> list[str]:
     """The answers the guard lets through; raises BlockedAddressError when none is left."""
-    allowed = []
-    refused = []
+    allowed: list[str] = []
+    refused: list[str] = []
     for answer in answers:
         address = ipaddress.ip_address(answer.split("%", 1)[0])
         (refused if blocked(address) else allowed).append(answer)
