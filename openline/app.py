@@ -15,7 +15,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
-from openline.api import lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
+from openline.api import accounts_v1, lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
@@ -263,6 +263,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                 *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
         "messaging": messaging_v1.operations(services, admin),
         "monitor": monitor_v1.operations(services, alerts),
+        "accounts": accounts_v1.operations(services),
         "verify": verify_v2.operations(services, verifier),
         "lookups": lookups_v2.operations(services, lookup),
     }

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PRODUCTS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups")
+PRODUCTS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups", "accounts")
 TWILIO_DOMAIN = ".twilio.com"
 
 

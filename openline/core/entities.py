@@ -5,6 +5,7 @@ Field names are Python names; the API layer maps them to Twilio's wire names.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +34,15 @@ class Account:
     date_updated: datetime
     media_auth_required: bool = False
     alpha_sender_enabled: bool = True
+    # Rotation without downtime: both tokens authenticate until the secondary is promoted or
+    # deleted; webhooks are signed with the primary one, as Twilio signs them.
+    secondary_auth_token: str | None = None
+    secondary_token_created: datetime | None = None
+
+    def token_matches(self, candidate: str) -> bool:
+        primary = hmac.compare_digest(self.auth_token, candidate)
+        secondary = self.secondary_auth_token is not None and hmac.compare_digest(self.secondary_auth_token, candidate)
+        return primary or secondary
 
     @property
     def is_subaccount(self) -> bool:

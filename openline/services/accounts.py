@@ -9,7 +9,7 @@ from openline.core.crypto import SecretBox, secret_digest
 from openline.core.entities import Account, AccountStatus, ApiKey, KeyType
 from openline.core.errors import TwilioError
 from openline.core.sids import SidPrefix, new_auth_token, new_key_secret, new_sid
-from openline.services.auth import Authenticator, Principal
+from openline.services.auth import Authenticator, Principal, require_management
 from openline.storage.database import Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import AccountRepository, ApiKeyRepository
@@ -72,6 +72,43 @@ class AccountService:
             account = Account(sid, sid, "Openline account", AccountStatus.ACTIVE, new_auth_token(), now, now)
             await self._accounts.insert(conn, account)
             return BootstrapResult(account, created=True)
+
+    # --- auth token rotation (accounts v1 AuthTokens) ---------------------------------------
+
+    async def create_secondary_token(self, principal: Principal) -> Account:
+        """A new secondary token (replacing any earlier one); both tokens work until promotion."""
+        require_management(principal)
+        now = self._clock.now()
+        async with self._db.transaction() as conn:
+            updated = await self._accounts.update(conn, principal.account.sid, {
+                "secondary_auth_token": new_auth_token(), "secondary_token_created": now, "date_updated": now})
+        self._auth.forget()
+        assert updated is not None
+        return updated
+
+    async def delete_secondary_token(self, principal: Principal) -> None:
+        require_management(principal)
+        async with self._db.transaction() as conn:
+            current = await self._accounts.get(conn, principal.account.sid)
+            if current is None or current.secondary_auth_token is None:
+                raise TwilioError(20404, "This account has no secondary Auth Token")
+            await self._accounts.update(conn, current.sid, {
+                "secondary_auth_token": None, "secondary_token_created": None, "date_updated": self._clock.now()})
+        self._auth.forget()
+
+    async def promote_secondary_token(self, principal: Principal) -> Account:
+        """The secondary token becomes the primary one; the old primary stops working at once."""
+        require_management(principal)
+        async with self._db.transaction() as conn:
+            current = await self._accounts.get(conn, principal.account.sid)
+            if current is None or current.secondary_auth_token is None:
+                raise TwilioError(20404, "This account has no secondary Auth Token to promote")
+            updated = await self._accounts.update(conn, current.sid, {
+                "auth_token": current.secondary_auth_token, "secondary_auth_token": None,
+                "secondary_token_created": None, "date_updated": self._clock.now()})
+        self._auth.forget()
+        assert updated is not None
+        return updated
 
     async def create_main_account(self, friendly_name: str) -> Account:
         now = self._clock.now()

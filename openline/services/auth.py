@@ -9,7 +9,6 @@ subaccount never reaches its parent or siblings.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
 from dataclasses import dataclass
 
@@ -66,7 +65,7 @@ class Authenticator:
         async with self._db.read() as conn:
             if is_sid(username, SidPrefix.ACCOUNT):
                 account = await self._accounts.get(conn, username)
-                if account is None or not hmac.compare_digest(account.auth_token, password):
+                if account is None or not account.token_matches(password):
                     raise _denied()
                 principal = Principal(account)
             elif is_sid(username, SidPrefix.API_KEY):

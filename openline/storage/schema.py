@@ -38,6 +38,8 @@ accounts = Table(
     Column("alpha_sender_enabled", Boolean, nullable=False),
     Column("date_created", UtcDateTime, nullable=False),
     Column("date_updated", UtcDateTime, nullable=False),
+    Column("secondary_auth_token", String(32), nullable=True),
+    Column("secondary_token_created", UtcDateTime, nullable=True),
 )
 
 api_keys = Table(
