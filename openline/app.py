@@ -31,7 +31,7 @@ from openline.core.clock import Clock, OffsetClock, SystemClock
 from openline.core.crypto import SecretBox, new_master_key, parse_master_key
 from openline.services.accounts import AccountService, BootstrapResult
 from openline.services.alerts import AlertService
-from openline.services.auth import Authenticator
+from openline.services.auth import Authenticator, FailureThrottle
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import Carrier
 from openline.services.dispatch import Dispatcher, Receipts
@@ -201,7 +201,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     message_repo, media_repo = MessageRepository(), MediaRepository()
     service_repo, sender_repo = MessagingServiceRepository(), ServiceSenderRepository()
     opt_out_repo, sticky_repo = OptOutRepository(), StickySenderRepository()
-    authenticator = Authenticator(db, account_repo, key_repo)
+    authenticator = Authenticator(db, account_repo, key_repo, FailureThrottle(settings.api.auth_failures_per_minute))
     services = ApiServices(
         db=db,
         account_repository=account_repo,

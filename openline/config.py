@@ -40,6 +40,8 @@ class ApiSettings(BaseModel):
 
     # Twilio allows about 100 requests in flight per account before answering 20429.
     max_concurrent_requests_per_account: int = Field(default=100, ge=1)
+    # Failed authentications one client address may make per minute (API and console); 0: no limit.
+    auth_failures_per_minute: int = Field(default=30, ge=0)
 
 
 class MessagingSettings(BaseModel):

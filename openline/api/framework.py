@@ -97,6 +97,10 @@ def links_for(request: Request) -> Links:
                  state.get("errors_base", str(request.base_url).rstrip("/")))
 
 
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def basic_credentials(request: Request) -> tuple[str, str]:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
@@ -151,7 +155,7 @@ def build_routes(
                 if not op.authenticated:
                     form = await read_form(request)
                     return await op.handler(Call(request, form, None, links, dict(request.path_params)))
-                principal = await authenticator.authenticate(*basic_credentials(request))
+                principal = await authenticator.authenticate(*basic_credentials(request), client_address(request))
                 with limiter.slot(principal.account.sid):
                     form = await read_form(request)
                     return await op.handler(Call(request, form, principal, links, dict(request.path_params)))

@@ -56,8 +56,12 @@ def routes(console: Console) -> list[Route]:
             return signin_page(request, 400, "Enter an Account SID (or API key SID) and its token.",
                                username[:MAX_CREDENTIAL], target)
         try:
-            principal = await console.services.authenticator.authenticate(username, password)
-        except TwilioError:
+            principal = await console.services.authenticator.authenticate(
+                username, password, request.client.host if request.client else None)
+        except TwilioError as error:
+            if error.code == 20429:
+                return signin_page(request, 429, "Too many failed sign-ins from this address. Wait a minute.",
+                                   username, target)
             return signin_page(request, 401, "Those credentials are not valid.", username, target)
         found = await console.insight.session_principal(username)
         if found is None:

@@ -14,6 +14,7 @@ from openline.api.framework import (
     Call,
     Operation,
     basic_credentials,
+    client_address,
     empty_response,
     error_response,
     json_response,
@@ -218,7 +219,7 @@ def media_content_route(s: ApiServices, messaging: MessagingService) -> Route:
             if account is None:
                 raise TwilioError(20404)
             if account.media_auth_required:
-                who = await s.authenticator.authenticate(*basic_credentials(request))
+                who = await s.authenticator.authenticate(*basic_credentials(request), client_address(request))
                 await s.account(who, account.sid)
             item = await messaging.media_item(account.sid, params["MessageSid"], params["Sid"])
             if item.blob_key:
