@@ -55,6 +55,19 @@ def _refs(node: object) -> set[str]:
     return found
 
 
+def _relative_uris(node: object) -> None:
+    """Twilio's specs mark relative URIs ("relative to https://api.twilio.com") as format `uri`,
+    which a validator that checks formats rejects; describe them as `uri-reference`."""
+    if isinstance(node, dict):
+        if node.get("format") == "uri" and "relative to" in str(node.get("description", "")):
+            node["format"] = "uri-reference"
+        for value in node.values():
+            _relative_uris(value)
+    elif isinstance(node, list):
+        for value in node:
+            _relative_uris(value)
+
+
 def main() -> int:
     out: dict[str, object] = {}
     specs: dict[str, dict] = {}
@@ -68,6 +81,7 @@ def main() -> int:
             if ref not in out:
                 out[ref] = schemas[ref]
                 pending |= _refs(schemas[ref])
+    _relative_uris(out)
     OUT.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(out)} schemas to {OUT.relative_to(ROOT)}")
     return 0
