@@ -27,6 +27,7 @@ class OpenlineServer:
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
         self.banner: list[str] = []
+        self.output = ""
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
     @property
@@ -74,6 +75,7 @@ class OpenlineServer:
                 self.proc.kill()
                 self.proc.wait()
         if self.proc and self.proc.stdout:
+            self.output = self.proc.stdout.read()  # whatever followed the banner (uvicorn's access log)
             self.proc.stdout.close()
 
     def kill(self) -> None:
