@@ -1,0 +1,202 @@
+"""Account B reaches none of account A's objects through any endpoint /openapi.json lists.
+
+Driven by Openline's own OpenAPI document: every path template must be covered here, so a new
+endpoint fails this test until its tenancy is checked. For each template and method, B tries
+A's objects both under A's account path (must be 401/20003) and under its own (must be 404
+with nothing changed), lists show none of A's SIDs, A's page tokens show B nothing, and the
+sandbox lets B neither read A's handset traffic nor inject into A's numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from twilio.rest import Client
+
+from tests.browser.support import create_main_account
+from tests.conftest import new_credentials
+from tests.integration.test_sms_basic import wait_for
+from tests.support.server import OpenlineServer
+from tests.support.twilio_client import host_style_client
+
+HANDSET = "+15558675440"  # A's customer
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenlineServer]:
+    sid, token = new_credentials()
+    srv = OpenlineServer(tmp_path_factory.mktemp("tenancy") / "data",
+                         env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token})
+    srv.start()
+    srv.account_sid, srv.auth_token = sid, token  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def a(server: OpenlineServer) -> dict[str, Any]:
+    """Account A with one of everything."""
+    sid, token = server.account_sid, server.auth_token  # type: ignore[attr-defined]
+    c: Client = host_style_client(server.url, sid, token)
+    number = c.incoming_phone_numbers.create(phone_number="+15555550440", sms_url="http://127.0.0.1:9/down")
+    message = c.messages.create(to=HANDSET, from_=number.phone_number, body="A's secret order 1042",
+                                media_url=[f"{server.url}/health"])
+    wait_for(lambda: c.messages(message.sid).fetch().status in ("delivered", "failed"))
+    httpx.post(f"{server.url}/sandbox/v1/Messages", auth=(sid, token),
+               data={"From": HANDSET, "To": number.phone_number, "Body": "reply to A"})
+    alert = wait_for(lambda: c.monitor.v1.alerts.list(limit=1))[0]  # type: ignore[index]
+    service = c.messaging.v1.services.create(friendly_name="A service")
+    number2 = c.incoming_phone_numbers.create(phone_number="+15555550441")
+    service_number = c.messaging.v1.services(service.sid).phone_numbers.create(phone_number_sid=number2.sid)
+    alpha = c.messaging.v1.services(service.sid).alpha_senders.create(alpha_sender="ACME")
+    verify = c.verify.v2.services.create(friendly_name="A verify")
+    verification = c.verify.v2.services(verify.sid).verifications.create(to="+15558675441", channel="sms")
+    rate_limit = c.verify.v2.services(verify.sid).rate_limits.create(unique_name="end_user_ip")
+    bucket = c.verify.v2.services(verify.sid).rate_limits(rate_limit.sid).buckets.create(max=5, interval=60)
+    media = c.messages(message.sid).media.list()
+    return {
+        "sid": sid, "token": token, "client": c, "sub": c.api.v2010.accounts.create(friendly_name="A child").sid,
+        "AP": c.applications.create(friendly_name="A app").sid, "SK": c.new_keys.create(friendly_name="A key").sid,
+        "PN": number.sid, "SM": message.sid, "ME": media[0].sid if media else None, "NO": alert.sid,
+        "MG": service.sid, "service_number": service_number.sid, "AI": alpha.sid, "VA": verify.sid,
+        "VE": verification.sid, "RK": rate_limit.sid, "BL": bucket.sid, "number": number.phone_number,
+    }
+
+
+@pytest.fixture(scope="module")
+def b(server: OpenlineServer) -> dict[str, Any]:
+    sid, token = create_main_account(server, "Account B")
+    number = host_style_client(server.url, sid, token).incoming_phone_numbers.create(phone_number="+15555550449")
+    return {"sid": sid, "token": token, "PN": number.sid}
+
+
+def _valid_form(b: dict[str, Any]) -> dict[str, str]:
+    """One form that every create/update accepts as valid, so handlers get as far as the lookup."""
+    return {"FriendlyName": "B was here", "Body": "", "PhoneNumberSid": b["PN"], "AlphaSender": "BCO",
+            "To": "+15558675443", "Channel": "sms", "Code": "123456", "Status": "canceled",
+            "UniqueName": "b_key", "Max": "5", "Interval": "60"}
+
+
+def _fill(template: str, a: dict[str, Any], account: str) -> str | None:
+    """The template with A's objects in it (under ``account``), or None if nothing of A's applies."""
+    params = {
+        "AccountSid": account, "MessageSid": a["SM"], "ServiceSid": a["MG"] if "/messaging/" in template else a["VA"],
+        "RateLimitSid": a["RK"], "CountryCode": "US", "PhoneNumber": a["number"], "address": HANDSET,
+    }
+    sid_by_collection = [
+        ("/Keys/", "SK"), ("/Applications/", "AP"), ("/IncomingPhoneNumbers/", "PN"), ("/Media/", "ME"),
+        ("/Messages/", "SM"), ("/Alerts/", "NO"), ("/Buckets/", "BL"), ("/RateLimits/", "RK"),
+        ("/Verifications/", "VE"), ("/PhoneNumbers/", "service_number"), ("/AlphaSenders/", "AI"),
+        ("/messaging/v1/Services/", "MG"), ("/verify/v2/Services/", "VA"), ("/Accounts/", "sub"),
+    ]
+    if "{Sid}" in template:
+        for marker, key in sid_by_collection:
+            if marker + "{Sid}" in template:
+                params["Sid"] = a[key]
+                break
+    if any(value is None for value in params.values()):
+        return None
+    return re.sub(r"\{(\w+)\}", lambda m: str(params[m.group(1)]), template)
+
+
+# Templates whose data is not per account, or that act on the caller itself.
+NOT_TENANT_DATA = {
+    "/lookups/v2/PhoneNumbers/{PhoneNumber}",  # public numbering facts
+    "/accounts/v1/AuthTokens/Secondary", "/accounts/v1/AuthTokens/Promote",  # the caller's own account
+    "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers.json",  # inventory offered to everyone
+    "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}.json",
+    "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Local.json",
+    "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Mobile.json",
+    "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/TollFree.json",
+}
+SANDBOX = {"/sandbox/v1/Messages", "/sandbox/v1/Handsets/{address}/Messages"}
+
+
+def _a_sids(a: dict[str, Any]) -> list[str]:
+    return [str(v) for k, v in a.items() if k.isupper() and v] + [a["sub"], a["number"]]
+
+
+def test_every_endpoint_keeps_a_objects_from_b(server: OpenlineServer, a: dict[str, Any],
+                                               b: dict[str, Any]) -> None:
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    b_auth = (b["sid"], b["token"])
+    tried = 0
+    with httpx.Client(base_url=server.url, auth=b_auth) as http:
+        for template, operations in spec["paths"].items():
+            if template in NOT_TENANT_DATA or template in SANDBOX:
+                continue
+            for method in operations:
+                # Under A's account path (A itself, and A's subaccount): refused outright.
+                if "{AccountSid}" in template:
+                    for account in (a["sid"], a["sub"]):
+                        url = _fill(template, a, account)
+                        assert url, template
+                        answer = http.request(method.upper(), url, data=_valid_form(b) if method == "post" else None)
+                        assert (answer.status_code, answer.json()["code"]) == (401, 20003), (method, url)
+                        tried += 1
+                # Under B's own path (or a v1/v2 path): A's objects do not exist for B.
+                url = _fill(template, a, b["sid"])
+                assert url, f"no A object for {template}: extend this test"
+                answer = http.request(method.upper(), url, data=_valid_form(b) if method == "post" else None)
+                tried += 1
+                if template.endswith(("}", "}.json")) or re.search(r"\{\w+\}/\w+(\.json)?$", template):
+                    # An item, or a collection under one of A's parents.
+                    is_list_under_b = template.endswith("/Accounts/{AccountSid}.json")
+                    if is_list_under_b:
+                        continue
+                    if re.search(r"/Accounts/\{AccountSid\}/\w+(\.json)?$", template) or \
+                            re.search(r"/Accounts/\{AccountSid\}/IncomingPhoneNumbers/\w+\.json$", template):
+                        # B's own collection: a create may succeed for B, a list must not show A.
+                        assert answer.status_code < 500, (method, url, answer.text)
+                        if method == "get":
+                            assert not any(s in answer.text for s in _a_sids(a)), (url, answer.text[:500])
+                        continue
+                    assert answer.status_code in (401, 404), (method, url, answer.status_code, answer.text)
+                    assert answer.json()["code"] in (20003, 20404), (method, url, answer.text)
+                else:  # a top-level collection (Accounts, Services, Alerts): B's own, without A's
+                    assert answer.status_code < 500, (method, url, answer.text)
+                    if method == "get":
+                        assert not any(s in answer.text for s in _a_sids(a)), (url, answer.text[:500])
+    assert tried > 60
+    # Nothing of A's changed or disappeared.
+    c: Client = a["client"]
+    assert c.messages(a["SM"]).fetch().body == "A's secret order 1042"
+    assert c.applications(a["AP"]).fetch().friendly_name == "A app"
+    assert c.messaging.v1.services(a["MG"]).fetch().friendly_name == "A service"
+    assert c.verify.v2.services(a["VA"]).fetch().friendly_name == "A verify"
+    assert c.api.v2010.accounts(a["sub"]).fetch().friendly_name == "A child"
+    assert c.keys(a["SK"]).fetch().friendly_name == "A key"
+    assert c.incoming_phone_numbers(a["PN"]).fetch().sid == a["PN"]
+    assert c.monitor.v1.alerts(a["NO"]).fetch().sid == a["NO"]
+    assert c.verify.v2.services(a["VA"]).rate_limits(a["RK"]).buckets(a["BL"]).fetch().max == 5
+
+
+def test_page_tokens_of_a_show_b_nothing(server: OpenlineServer, a: dict[str, Any], b: dict[str, Any]) -> None:
+    first = httpx.get(f"{server.url}/2010-04-01/Accounts/{a['sid']}/Messages.json?PageSize=1",
+                      auth=(a["sid"], a["token"])).json()
+    assert first["next_page_uri"], "A needs two pages of messages for this test"
+    stolen = first["next_page_uri"].replace(a["sid"], b["sid"])
+    as_b = httpx.get(f"{server.url}{stolen}", auth=(b["sid"], b["token"]))
+    assert as_b.status_code in (200, 400), as_b.text
+    assert not any(s in as_b.text for s in _a_sids(a) if s != a["sid"])
+    direct = httpx.get(f"{server.url}{first['next_page_uri']}", auth=(b["sid"], b["token"]))
+    assert (direct.status_code, direct.json()["code"]) == (401, 20003)
+
+
+def test_sandbox_handsets_and_injection_are_per_account(server: OpenlineServer, a: dict[str, Any],
+                                                        b: dict[str, Any]) -> None:
+    b_auth = (b["sid"], b["token"])
+    inbox = httpx.get(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Messages", auth=b_auth)
+    assert inbox.status_code == 200 and inbox.json()["messages"] == [], inbox.text
+    own = httpx.get(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Messages", auth=(a["sid"], a["token"]))
+    assert any("1042" in m["body"] for m in own.json()["messages"])  # the test would see a leak
+    before = len(a["client"].messages.list(to=a["number"]))
+    injected = httpx.post(f"{server.url}/sandbox/v1/Messages", auth=b_auth,
+                          data={"From": "+15558675442", "To": a["number"], "Body": "B pretending"})
+    assert injected.status_code in (400, 404), injected.text
+    assert set(injected.json()) == {"code", "message", "more_info", "status"}
+    assert len(a["client"].messages.list(to=a["number"])) == before
