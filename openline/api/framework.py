@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -161,6 +162,11 @@ def build_routes(
                     return await op.handler(Call(request, form, principal, links, dict(request.path_params)))
             except TwilioError as error:
                 return error_response(error, links.errors_base)
+            except OperationalError as exc:  # the store is locked, full or unreachable: worth a retry
+                log.warning("store unavailable in %s %s: %s", request.method, request.url.path, exc.orig)
+                response = error_response(TwilioError(20503), links.errors_base)
+                response.headers["Retry-After"] = "1"
+                return response
             except Exception:
                 log.exception("unhandled error in %s %s", request.method, request.url.path)
                 return error_response(TwilioError(20500), links.errors_base)
