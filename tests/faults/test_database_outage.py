@@ -1,0 +1,67 @@
+"""PostgreSQL unreachable for 10 s under a running Openline: the API answers 503 at once instead
+of hanging, nothing accepted is lost, and it recovers by itself when the database is back."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import new_credentials
+from tests.integration.test_sms_basic import wait_for
+from tests.support.server import OpenlineServer
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+NUMBER = "+15555550480"
+
+
+def test_ten_seconds_without_the_database(tmp_path: Path, postgres_url: str) -> None:
+    subprocess.run([sys.executable, "-m", "openline", "migrate", "--database-url", postgres_url,
+                    "--data-dir", str(tmp_path / "data")], check=True, capture_output=True)
+    proxy = TcpProxy("127.0.0.1", 5432).start()
+    through_proxy = postgres_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+    assert through_proxy != postgres_url
+    sid, token = new_credentials()
+    auth = (sid, token)
+    server = OpenlineServer(tmp_path / "data", args=["--database-url", through_proxy],
+                            env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token})
+    server.start()
+    messages = f"{server.url}/2010-04-01/Accounts/{sid}/Messages.json"
+
+    def send(body: str) -> httpx.Response:
+        return httpx.post(messages, auth=auth, timeout=30, data={"To": "+15558675480", "From": NUMBER, "Body": body})
+
+    try:
+        httpx.post(f"{server.url}/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", auth=auth,
+                   data={"PhoneNumber": NUMBER}).raise_for_status()
+        accepted = [send(f"before {i}").json()["sid"] for i in range(10)]
+        proxy.cut()
+        outage_ends = time.monotonic() + 10
+        answers = []
+        while time.monotonic() < outage_ends - 1:
+            began = time.monotonic()
+            answer = send("during the outage")
+            answers.append((answer.status_code, time.monotonic() - began))
+            if answer.status_code == 201:
+                accepted.append(answer.json()["sid"])
+            else:
+                body = answer.json()
+                assert (answer.status_code, body["code"]) == (503, 20503), body
+            time.sleep(0.5)
+        assert answers and all(took < 8 for _, took in answers), f"the API hung: {answers}"
+        assert any(status == 503 for status, _ in answers), "nothing noticed the outage"
+        time.sleep(max(0.0, outage_ends - time.monotonic()))
+        proxy.restore()
+        recovered = wait_for(lambda: (r := send("after")).status_code == 201 and r, timeout=60)
+        accepted.append(recovered.json()["sid"])  # type: ignore[union-attr]
+        for message_sid in accepted:
+            wait_for(lambda s=message_sid: httpx.get(f"{server.url}/2010-04-01/Accounts/{sid}/Messages/{s}.json",
+                                                     auth=auth).json().get("status") == "delivered", timeout=90)
+    finally:
+        server.stop()
+        proxy.stop()
