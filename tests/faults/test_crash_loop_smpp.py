@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import new_credentials
 from tests.integration.test_smpp_pipeline import NUMBER, one_carrier
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 from tests.support.smsc_thread import SmscThread
 
@@ -94,6 +95,9 @@ def test_random_kill_9_twenty_times(tmp_path: Path) -> None:
         print("fault report:", json.dumps(report))
         if path := os.environ.get("OPENLINE_FAULT_REPORT"):
             Path(path).write_text(json.dumps(report, indent=1))
+        bound = KILLS * (WINDOW + DISPATCH_CONCURRENCY)
+        record("kill -9 at random moments under load (SMPP bind)", f"{KILLS} kills, {len(accepted):,} accepted",
+               f"recovered every time; {sum(twice.values())} submits repeated (bound {bound})", f"{len(lost)} messages")
         assert not lost, f"{len(lost)} accepted messages never reached the carrier, e.g. {lost[:3]}"
         assert len(accepted) > KILLS * 20, "too little traffic for the kills to mean anything"
         # A crash can only repeat what was submitted and not yet recorded: at most the window of

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import new_credentials
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 
 TOTAL = 2000
@@ -97,6 +98,8 @@ def test_kill_9_mid_stream(tmp_path: Path) -> None:
             for item in httpx.get(url, auth=auth, timeout=30).json()["messages"]:
                 deliveries[item["sid"]] += 1
         duplicates = {s: n for s, n in deliveries.items() if n > 1}
+        record("kill -9 mid-stream (sandbox delivery)", f"1 kill after {KILL_AFTER} of {TOTAL} accepted",
+               f"restarted; {len(duplicates)} delivered twice", f"{len(set(accepted) - set(deliveries))} messages")
         assert not duplicates, f"delivered twice: {duplicates}"
         assert set(deliveries) >= set(accepted)
     finally:

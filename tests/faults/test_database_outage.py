@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import new_credentials
 from tests.integration.test_sms_basic import wait_for
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 from tests.support.tcp_proxy import TcpProxy
 
@@ -55,6 +56,10 @@ def test_ten_seconds_without_the_database(tmp_path: Path, postgres_url: str) -> 
             time.sleep(0.5)
         assert answers and all(took < 8 for _, took in answers), f"the API hung: {answers}"
         assert any(status == 503 for status, _ in answers), "nothing noticed the outage"
+        refused = sum(1 for status, _ in answers if status == 503)
+        record("PostgreSQL unreachable for 10 s (connections cut at a TCP proxy)", f"{len(answers)} sends during it",
+               f"{refused} answered 503/20503 within {max(t for _, t in answers):.1f} s; recovered by itself",
+               "0 messages")
         time.sleep(max(0.0, outage_ends - time.monotonic()))
         proxy.restore()
         recovered = wait_for(lambda: (r := send("after")).status_code == 201 and r, timeout=60)

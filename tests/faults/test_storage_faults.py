@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import new_credentials
 from tests.integration.test_sms_basic import wait_for
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,8 @@ def test_sqlite_locked_by_another_process(tmp_path: Path) -> None:
             assert (status, error["code"]) == (503, 20503), error
             assert set(error) == {"code", "message", "more_info", "status"}
         release.join()
+        record("SQLite write lock held by another process for 8 s", "a send during the lock",
+               f"answered {status} in {took:.1f} s; sends after the lock accepted", "0 messages")
         status, after, _ = _send(server.url, auth, "after the lock")
         assert status == 201, after
         for message in (before, after) + ((error,) if status == 201 and "sid" in error else ()):
@@ -98,6 +101,9 @@ def test_disk_full_on_the_data_dir(tmp_path: Path) -> None:
             assert (error["status"], error["code"]) == (503, 20503), error
             assert set(error) == {"code", "message", "more_info", "status"}
         accepted_while_full = [body["sid"] for status, body, _ in outcomes if status == 201]
+        record("disk full on the data dir (16 MiB tmpfs filled)", "20 sends while full",
+               f"{len(refused)} refused with 503/20503, {len(accepted_while_full)} accepted; recovered after freeing",
+               "0 messages")
         inside("rm", "-f", f"{data}/filler")
         status, after, _ = _send(url, auth, "after space came back")
         assert status == 201, after

@@ -10,6 +10,7 @@ import pytest
 from openline.core.errors import TwilioError
 from openline.services.auth import FailureThrottle
 from tests.conftest import new_credentials
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 
 LIMIT = 5
@@ -44,6 +45,8 @@ def test_wrong_tokens_from_one_address_are_cut_off_and_others_are_not(server: Op
         # Even the right token is refused from that address for now: guessing gains nothing.
         assert attacker.get(url, auth=(sid, token)).status_code == 429
         assert bystander.get(url, auth=(sid, token)).status_code == 200
+        record("wrong Auth Tokens from one address", f"{LIMIT + 2} attempts (limit {LIMIT}/min)",
+               "429/20429 after the limit, right token included; other addresses unaffected", "n/a")
         assert bystander.get(url, auth=(sid, "0" * 32)).status_code == 401
 
 

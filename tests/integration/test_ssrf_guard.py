@@ -10,6 +10,7 @@ from twilio.rest import Client
 from tests.conftest import new_credentials
 from tests.integration.test_sms_basic import wait_for
 from tests.integration.test_sms_webhooks import handset_sends
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 from tests.support.webhook_receiver import WebhookReceiver
 
@@ -43,6 +44,8 @@ def test_inbound_webhook_to_loopback_is_refused_and_reported(client: Client, ser
                                             if "block_private_addresses" in (a.alert_text or "")]) >= 2 and found)
     assert {a.error_code for a in alerts} == {"11200"}
     assert not receiver.received  # nothing ever arrived
+    record("SSRF: webhooks to loopback by IP and by name, block_private_addresses on", "2 targets",
+           "refused, 11200 alerts; nothing reached the target", "n/a")
 
 
 def test_status_callback_and_media_to_private_targets_are_refused(client: Client, server: OpenlineServer,

@@ -9,6 +9,7 @@ import httpx
 
 from tests.conftest import new_credentials
 from tests.integration.test_verify import codes_received
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
 
@@ -43,6 +44,8 @@ def test_debug_logs_hold_no_secret(tmp_path: Path) -> None:
     secrets = {"auth token": token, "key secret": key.secret, "secondary token": secondary,
                "verify code": code, "carrier password": "pw7secrt", "wrong token tried": "f" * 32}
     leaked = {name for name, value in secrets.items() if value and value in log}
+    record("secrets in debug logs (server log + access log scanned)", f"{len(secrets)} kinds of secret",
+           f"{len(leaked)} found", "n/a")
     assert not leaked, f"found in the log: {sorted(leaked)}"
     # Nor their common encodings (basic auth headers carry base64 of "sid:token").
     assert not re.search(r"Basic [A-Za-z0-9+/=]{20,}", log)

@@ -20,6 +20,7 @@ from twilio.rest import Client
 from tests.browser.support import create_main_account
 from tests.conftest import new_credentials
 from tests.integration.test_sms_basic import wait_for
+from tests.support.reliability import record
 from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
 
@@ -162,6 +163,9 @@ def test_every_endpoint_keeps_a_objects_from_b(server: OpenlineServer, a: dict[s
                     if method == "get":
                         assert not any(s in answer.text for s in _a_sids(a)), (url, answer.text[:500])
     assert tried > 60
+    record("account B against account A's objects (every /openapi.json endpoint and method)",
+           f"{tried} requests with A's SIDs, under A's and B's paths", "401/20003 or 404/20404 each; A unchanged",
+           "0 objects read or changed")
     # Nothing of A's changed or disappeared.
     c: Client = a["client"]
     assert c.messages(a["SM"]).fetch().body == "A's secret order 1042"
