@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,16 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
-from openline.api import lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
+from openline.api import email_sandbox, lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
-from openline.api.products import PRODUCTS, ProductRouter
+from openline.api.products import PRODUCTS, SENDGRID, ProductRouter
+from openline.api.sendgrid import framework as sendgrid_framework
+from openline.api.sendgrid import mail as sendgrid_mail
+from openline.api.sendgrid import suppressions as sendgrid_suppressions
+from openline.api.sendgrid import templates as sendgrid_templates
+from openline.api.sendgrid import webhooks as sendgrid_webhooks
 from openline.api.services import ApiServices
 from openline.api.v2010 import accounts as accounts_api
 from openline.api.v2010 import applications as applications_api
@@ -35,6 +41,11 @@ from openline.services.auth import Authenticator
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import Carrier
 from openline.services.dispatch import Dispatcher, Receipts
+from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
+from openline.services.email_admin import EmailAdmin
+from openline.services.email_events import EMAIL_EVENTS, EventWebhooks
+from openline.services.email_keys import EmailKeys
+from openline.services.email_render import Tokens
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
 from openline.services.insight import InsightService
 from openline.services.lookup import LookupService
@@ -62,6 +73,13 @@ from openline.storage.repositories import (
     IncomingPhoneNumberRepository,
 )
 from openline.storage.repositories.carriers import CarrierRecords
+from openline.storage.repositories.email import (
+    EmailKeyRepository,
+    EmailSettingsRepository,
+    MailRepository,
+    SuppressionRepository,
+    TemplateRepository,
+)
 from openline.storage.repositories.insight import InsightRepositories
 from openline.storage.repositories.messaging import (
     AlertRepository,
@@ -263,7 +281,23 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         "verify": verify_v2.operations(services, verifier),
         "lookups": lookups_v2.operations(services, lookup),
     }
-    sandbox_operations = sandbox_api.operations(services, handsets, sandbox_clock, wakeup)
+    # Email (SendGrid v3): keys, mail pipeline, templates, suppressions, event webhook.
+    email_settings_repo, suppression_repo, template_repo = (EmailSettingsRepository(), SuppressionRepository(),
+                                                            TemplateRepository())
+    email_keys = EmailKeys(db, clock, EmailKeyRepository(), account_repo)
+    email_events = EventWebhooks(db, clock, wakeup, email_settings_repo, secrets, http, settings.email.event_batch_max)
+    email_admin = EmailAdmin(db, clock, template_repo, suppression_repo, email_settings_repo)
+    mail = MailService(db, clock, wakeup, settings.email, urls, MailRepository(), template_repo, suppression_repo,
+                       email_events, Tokens(secrets.derive("email tracking")), None, None,
+                       settings.email.helo_name or socket.gethostname())
+    pools.append(WorkerPool("email", db, clock, {EMAIL_EXPAND: mail.expand, EMAIL_DELIVER: mail.deliver,
+                                                 EMAIL_EVENTS: email_events.deliver},
+                            wakeup, concurrency=settings.email.delivery_concurrency))
+    sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
+                           *sendgrid_suppressions.operations(email_admin),
+                           *sendgrid_webhooks.operations(email_events, email_admin)]
+    sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup),
+                          *email_sandbox.operations(services, mail)]
     errors_base = settings.base_url
 
     async def health() -> dict[str, Any]:
@@ -284,6 +318,9 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         for name in PRODUCTS
     }
     products["api"].routes.append(messages_api.media_content_route(services, messaging))
+    products[SENDGRID] = Router(routes=sendgrid_framework.build_sendgrid_routes(sendgrid_operations, email_keys,
+                                                                                authenticator),
+                                default=sendgrid_framework.not_found)
     documented = {**product_operations, "": sandbox_operations}
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
@@ -291,6 +328,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         secrets.derive("console sessions"), settings.sandbox.enabled))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base),
                              *build_routes(sandbox_operations, authenticator, limiter),
+                             *email_sandbox.tracking_routes(mail),
                              Mount("/console", app=console)])
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
