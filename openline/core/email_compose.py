@@ -6,19 +6,25 @@ Structure (RFC 2046 §5.1): multipart/mixed [ multipart/related [ multipart/alte
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.policy
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address as HeaderAddress
+from email.header import Header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr
 from typing import Any
+from urllib.parse import quote
 
 from openline.core.email import Address, Attachment, Content
 
-# SMTP policy: CRLF line ends and 78-column folding, as the message goes on the wire.
+# Reading stored messages back: the SMTP policy keeps CRLF line ends as they are on the wire.
 POLICY = email.policy.SMTP.clone(max_line_length=998)
+CRLF = "\r\n"
+MAX_LINE = 998  # RFC 5322 §2.1.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +33,65 @@ class Built:
     message_id: str  # the Message-ID header, with angle brackets
 
 
-def _address(value: Address) -> HeaderAddress:
-    local, _, domain = value.email.rpartition("@")
-    return HeaderAddress(display_name=value.name or "", username=local, domain=domain)
+def _mailbox(value: Address) -> str:
+    if not value.name:
+        return value.email
+    if value.name.isascii():
+        return formataddr((value.name, value.email))
+    return formataddr((value.name, value.email), charset="utf-8")
+
+
+def _header_value(value: str) -> str:
+    # Non-ASCII text travels as RFC 2047 encoded words, folded at 78 columns.
+    if value.isascii() and len(value) < MAX_LINE - 80:
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep=CRLF)
+
+
+def _crlf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", CRLF)
+
+
+def _text_part(content_type: str, value: str) -> str:
+    text = _crlf(value)
+    if not text.endswith(CRLF):
+        text += CRLF
+    if text.isascii() and all(len(line) <= MAX_LINE for line in text.split(CRLF)):
+        return (f"Content-Type: {content_type}; charset=\"utf-8\"{CRLF}Content-Transfer-Encoding: 7bit{CRLF}{CRLF}"
+                + text)
+    # quoted-printable keeps mostly-ASCII text readable and survives every hop (RFC 2045 §6.7).
+    encoded = binascii.b2a_qp(text.replace(CRLF, "\n").encode("utf-8")).decode("ascii").replace("\n", CRLF)
+    if not encoded.endswith(CRLF):
+        encoded += CRLF
+    return (f"Content-Type: {content_type}; charset=\"utf-8\"{CRLF}"
+            f"Content-Transfer-Encoding: quoted-printable{CRLF}{CRLF}" + encoded)
+
+
+def _quoted(value: str) -> str:
+    if value.isascii() and not any(c in value for c in '"\\\r\n'):
+        return f'"{value}"'
+    return "UTF-8''" + quote(value, safe="")  # RFC 2231 §4
+
+
+def _binary_part(attachment: Attachment) -> str:
+    name = _quoted(attachment.filename)
+    param = "filename*=" + name if name.startswith("UTF-8''") else "filename=" + name
+    name_param = "name*=" + name if name.startswith("UTF-8''") else "name=" + name
+    head = (f"Content-Type: {attachment.type}; {name_param}{CRLF}"
+            f"Content-Disposition: {attachment.disposition}; {param}{CRLF}"
+            f"Content-Transfer-Encoding: base64{CRLF}")
+    if attachment.content_id:
+        head += f"Content-ID: <{attachment.content_id}>{CRLF}"
+    data = base64.b64encode(attachment.content).decode("ascii")
+    lines = CRLF.join(data[i:i + 76] for i in range(0, len(data), 76))
+    return head + CRLF + lines + CRLF
+
+
+def _multipart(subtype: str, parts: list[str]) -> str:
+    boundary = "=_" + secrets.token_hex(12)
+    body = "".join(f"--{boundary}{CRLF}{part}" for part in parts)
+    return (f'Content-Type: multipart/{subtype}; boundary="{boundary}"{CRLF}{CRLF}'
+            f"{body}--{boundary}--{CRLF}")
 
 
 def compose(
@@ -37,46 +99,26 @@ def compose(
     subject: str, contents: list[Content], attachments: tuple[Attachment, ...], headers: dict[str, str],
     date: datetime, x_message_id: str, msgid_domain: str,
 ) -> Built:
-    body = EmailMessage(policy=POLICY)
-    texts = list(contents)
-    first = texts[0]
-    main, sub = first.type.split("/", 1)
-    if main == "text":
-        body.set_content(first.value, subtype=sub, charset="utf-8", cte=_cte(first.value))
-    else:
-        body.set_content(first.value.encode(), maintype=main, subtype=sub)
-    for extra in texts[1:]:
-        main, sub = extra.type.split("/", 1)
-        body.add_alternative(extra.value, subtype=sub, charset="utf-8", cte=_cte(extra.value)) if main == "text" \
-            else body.add_alternative(extra.value.encode(), maintype=main, subtype=sub)
-    for part in attachments:
-        main, sub = part.type.split("/", 1)
-        if part.disposition == "inline":
-            body.add_related(part.content, maintype=main, subtype=sub, disposition="inline",
-                             filename=part.filename, cid=f"<{part.content_id}>")
-    for part in attachments:
-        if part.disposition != "inline":
-            main, sub = part.type.split("/", 1)
-            body.add_attachment(part.content, maintype=main, subtype=sub, filename=part.filename)
-    message_id = make_msgid(idstring=x_message_id, domain=msgid_domain)
-    body["From"] = _address(sender)
-    body["To"] = [_address(a) for a in to]
+    parts = [_text_part(c.type, c.value) for c in contents]
+    entity = parts[0] if len(parts) == 1 else _multipart("alternative", parts)
+    inline = [a for a in attachments if a.disposition == "inline"]
+    if inline:
+        entity = _multipart("related", [entity, *(_binary_part(a) for a in inline)])
+    files = [a for a in attachments if a.disposition != "inline"]
+    if files:
+        entity = _multipart("mixed", [entity, *(_binary_part(a) for a in files)])
+    message_id = f"<{x_message_id}.{secrets.token_hex(6)}@{msgid_domain}>"
+    lines = [f"From: {_mailbox(sender)}", "To: " + ", ".join(_mailbox(a) for a in to)]
     if cc:
-        body["Cc"] = [_address(a) for a in cc]
+        lines.append("Cc: " + ", ".join(_mailbox(a) for a in cc))
     if reply_to:
-        body["Reply-To"] = [_address(a) for a in reply_to]
-    body["Subject"] = subject
-    body["Date"] = format_datetime(date)
-    body["Message-ID"] = message_id
-    body["X-Message-Id"] = x_message_id
-    for name, value in headers.items():
-        body[name] = value
-    return Built(body.as_bytes(policy=POLICY), message_id)
-
-
-def _cte(text: str) -> str:
-    # 8bit would need the 8BITMIME extension at every hop; quoted-printable always travels.
-    return "7bit" if text.isascii() and all(len(line) <= 998 for line in text.splitlines()) else "quoted-printable"
+        lines.append("Reply-To: " + ", ".join(_mailbox(a) for a in reply_to))
+    lines += [f"Subject: {_header_value(subject)}", f"Date: {format_datetime(date)}", f"Message-ID: {message_id}",
+              f"X-Message-Id: {x_message_id}"]
+    lines += [f"{name}: {_header_value(value)}" for name, value in headers.items()]
+    lines.append("MIME-Version: 1.0")
+    raw = CRLF.join(lines) + CRLF + entity
+    return Built(raw.encode("ascii"), message_id)
 
 
 def parse_stored(raw: bytes) -> dict[str, Any]:
