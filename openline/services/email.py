@@ -203,7 +203,8 @@ class MailService:
                         rcpts.append(address.email)
                 if not rcpts:
                     continue
-                built = self._build(request, p, version, sender, sg_id, message_id, account_sid, base_url, now)
+                built = self._build(request, p, version, sender, sg_id, message_id, account_sid, base_url, now,
+                                    rcpts[0])
                 meta["smtp_id"] = built[1]
                 messages.append({"sg_message_id": sg_id, "message_id": message_id, "account_sid": account_sid,
                                  "from_addr": sender.email, "recipients": json.dumps(rcpts), "subject": built[2],
@@ -237,11 +238,12 @@ class MailService:
         return TemplateVersion(row["subject"], row["html_content"], row["plain_content"]) if row else None
 
     def _build(self, request: MailRequest, p: Any, version: TemplateVersion | None, sender: Address, sg_id: str,
-               message_id: str, account_sid: str, base_url: str, now: datetime) -> tuple[bytes, str, str]:
+               message_id: str, account_sid: str, base_url: str, now: datetime, first: str
+               ) -> tuple[bytes, str, str]:
+        """The built message; tracking links name ``first``, the personalization's first live recipient."""
         rendered = add_footer(render(request, p, version), request)
         unsubscribe_url: str | None = None
         headers = dict(rendered.headers)
-        first = p.to[0].email
         if request.asm_group_id is not None or request.tracking.subscription:
             unsubscribe_url = f"{base_url}/email/v1/u/" + self._tokens.make(
                 ["u", account_sid, sg_id, first, request.asm_group_id])
