@@ -43,6 +43,7 @@ from openline.services.carriers import Carrier
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
 from openline.services.email_admin import EmailAdmin
+from openline.services.email_dkim import DomainKeys
 from openline.services.email_events import EMAIL_EVENTS, EventWebhooks
 from openline.services.email_keys import EmailKeys
 from openline.services.email_render import Tokens
@@ -74,6 +75,7 @@ from openline.storage.repositories import (
 )
 from openline.storage.repositories.carriers import CarrierRecords
 from openline.storage.repositories.email import (
+    DomainRepository,
     EmailKeyRepository,
     EmailSettingsRepository,
     MailRepository,
@@ -94,6 +96,7 @@ from openline.storage.repositories.messaging import (
 )
 from openline.storage.repositories.verify import VerifyRepositories
 from openline.transports.smpp import SmppClient
+from openline.transports.smtp_client import SmtpDelivery
 from openline.transports.webhooks import WebhookClient
 from openline.workers.runner import WorkerPool
 
@@ -287,9 +290,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     email_keys = EmailKeys(db, clock, EmailKeyRepository(), account_repo)
     email_events = EventWebhooks(db, clock, wakeup, email_settings_repo, secrets, http, settings.email.event_batch_max)
     email_admin = EmailAdmin(db, clock, template_repo, suppression_repo, email_settings_repo)
+    mail_host = settings.email.helo_name or socket.gethostname()
+    smtp = None if settings.email.sandboxed else SmtpDelivery(settings.email, mail_host)
+    domain_keys = DomainKeys(db, clock, DomainRepository(), secrets)
     mail = MailService(db, clock, wakeup, settings.email, urls, MailRepository(), template_repo, suppression_repo,
-                       email_events, Tokens(secrets.derive("email tracking")), None, None,
-                       settings.email.helo_name or socket.gethostname())
+                       email_events, Tokens(secrets.derive("email tracking")), domain_keys, smtp, mail_host)
     pools.append(WorkerPool("email", db, clock, {EMAIL_EXPAND: mail.expand, EMAIL_DELIVER: mail.deliver,
                                                  EMAIL_EVENTS: email_events.deliver},
                             wakeup, concurrency=settings.email.delivery_concurrency))
@@ -333,7 +338,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url
-    return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools,
-                    [webhook_client.aclose, http.aclose], links=list(links.values()))
+    closers: list[Callable[[], Awaitable[None]]] = [webhook_client.aclose, http.aclose]
+    if smtp is not None:
+        closers.append(smtp.aclose)
+    return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
+                    links=list(links.values()))
 
 

@@ -264,8 +264,8 @@ class EmailSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     relay: EmailRelaySettings | None = None
-    # A nameserver ("127.0.0.1" or "127.0.0.1:5353") for MX lookups: set, mail goes straight to
-    # each recipient domain's MX hosts (unless a relay is set).
+    # A nameserver ("127.0.0.1" or "127.0.0.1:5353") for MX lookups, or "system" for the host's
+    # own resolver: set, mail goes straight to each recipient domain's MX hosts (unless a relay is set).
     resolver: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)  # the port MX hosts are reached on
     # Sending domains: when set, `from` must be an address at one of them (or a subdomain).
@@ -282,8 +282,8 @@ class EmailSettings(BaseModel):
     @field_validator("resolver")
     @classmethod
     def _resolver_form(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"\[?[0-9a-fA-F.:]+\]?(:[0-9]{1,5})?", value):
-            raise ValueError("must be a nameserver IP address, optionally with :port")
+        if value is not None and value != "system" and not re.fullmatch(r"\[?[0-9a-fA-F.:]+\]?(:[0-9]{1,5})?", value):
+            raise ValueError("must be 'system' or a nameserver IP address, optionally with :port")
         return value
 
     @field_validator("domains")

@@ -76,6 +76,8 @@ class MailTransport(Protocol):
 
 
 class Signer(Protocol):
+    async def refresh(self, force: bool = False) -> None: ...
+
     def sign(self, domain: str, raw: bytes) -> bytes: ...
 
 
@@ -160,6 +162,8 @@ class MailService:
 
     # Expanding.
     async def expand(self, job: Job) -> None:
+        if self._signer is not None:
+            await self._signer.refresh()
         now = self._clock.now()
         async with self._db.read() as conn:
             row = await self._mail.request(conn, job.payload["request"])
