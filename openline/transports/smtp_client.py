@@ -95,14 +95,26 @@ class SmtpDelivery:
         except dns.resolver.NXDOMAIN:
             raise _Permanent(550, f"5.1.2 domain {domain} does not exist") from None
         except dns.resolver.NoAnswer:
-            return [(domain, port)]  # RFC 5321 §5.1: no MX records, the domain itself is the host
+            hosts = [domain]  # RFC 5321 §5.1: no MX records, the domain itself is the host
         except dns.exception.DNSException as exc:
             raise _Temporary(f"4.4.3 MX lookup for {domain} failed: {exc!r}") from None
-        records = sorted(answer, key=lambda r: r.preference)
-        hosts = [str(r.exchange).rstrip(".") for r in records]
-        if hosts == [""]:
-            raise _Permanent(556, f"5.1.10 {domain} accepts no mail (null MX)")
-        return [(host, port) for host in hosts if host]
+        else:
+            records = sorted(answer, key=lambda r: r.preference)
+            hosts = [str(r.exchange).rstrip(".") for r in records]
+            if hosts == [""]:
+                raise _Permanent(556, f"5.1.10 {domain} accepts no mail (null MX)")
+        # Host addresses come from the same resolver (RFC 5321 §5.1: A, then AAAA).
+        targets: list[tuple[str, int]] = []
+        for host in [h for h in hosts if h][:MAX_MX_HOSTS]:
+            for kind in ("A", "AAAA"):
+                try:
+                    addresses = await self._resolver.resolve(host, kind, lifetime=10)
+                except dns.exception.DNSException:
+                    continue
+                targets += [(str(a.address), port) for a in addresses]
+        if not targets:
+            raise _Temporary(f"4.4.3 no address for the mail hosts of {domain}")
+        return targets
 
     def _tls(self) -> tuple[bool, bool | None, bool]:
         """(use_tls, start_tls, validate_certs)."""
