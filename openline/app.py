@@ -45,6 +45,7 @@ from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
 from openline.services.email_admin import EmailAdmin
 from openline.services.email_dkim import DomainKeys
 from openline.services.email_events import EMAIL_EVENTS, EventWebhooks
+from openline.services.email_inbound import EMAIL_PARSE, InboundParse
 from openline.services.email_keys import EmailKeys
 from openline.services.email_render import Tokens
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
@@ -97,6 +98,7 @@ from openline.storage.repositories.messaging import (
 from openline.storage.repositories.verify import VerifyRepositories
 from openline.transports.smpp import SmppClient
 from openline.transports.smtp_client import SmtpDelivery
+from openline.transports.smtp_inbound import InboundSmtpServer
 from openline.transports.webhooks import WebhookClient
 from openline.workers.runner import WorkerPool
 
@@ -169,6 +171,7 @@ class Openline:
     pools: list[WorkerPool]
     closers: list[Callable[[], Awaitable[None]]]
     links: list[SmppClient] = field(default_factory=list)
+    listeners: list[InboundSmtpServer] = field(default_factory=list)  # inbound SMTP (email parse)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def bootstrap(self) -> BootstrapResult | None:
@@ -190,8 +193,12 @@ class Openline:
         self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
         for link in self.links:
             await link.start()
+        for listener in self.listeners:
+            await listener.start()
 
     async def stop_workers(self) -> None:
+        for listener in self.listeners:
+            await listener.stop()
         for link in self.links:  # graceful unbind first: receipts still arriving get stored
             await link.stop()
         for pool in self.pools:
@@ -295,8 +302,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     domain_keys = DomainKeys(db, clock, DomainRepository(), secrets)
     mail = MailService(db, clock, wakeup, settings.email, urls, MailRepository(), template_repo, suppression_repo,
                        email_events, Tokens(secrets.derive("email tracking")), domain_keys, smtp, mail_host)
+    inbound_parse = InboundParse(db, clock, wakeup, email_admin, http)
+    listeners = ([InboundSmtpServer(settings.email.inbound, inbound_parse, mail_host)]
+                 if settings.email.inbound.enabled else [])
     pools.append(WorkerPool("email", db, clock, {EMAIL_EXPAND: mail.expand, EMAIL_DELIVER: mail.deliver,
-                                                 EMAIL_EVENTS: email_events.deliver},
+                                                 EMAIL_EVENTS: email_events.deliver,
+                                                 EMAIL_PARSE: inbound_parse.deliver},
                             wakeup, concurrency=settings.email.delivery_concurrency))
     sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
                            *sendgrid_suppressions.operations(email_admin),
@@ -342,6 +353,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     if smtp is not None:
         closers.append(smtp.aclose)
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
-                    links=list(links.values()))
+                    links=list(links.values()), listeners=listeners)
 
 
