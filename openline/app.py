@@ -281,16 +281,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
 
     admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
     lookup = LookupService()
-    verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
-                        VerifyRepositories(), number_repo)
-    product_operations: dict[str, list[Operation]] = {
-        "api": [*accounts_api.operations(services), *applications_api.operations(services),
-                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
-        "messaging": messaging_v1.operations(services, admin),
-        "monitor": monitor_v1.operations(services, alerts),
-        "verify": verify_v2.operations(services, verifier),
-        "lookups": lookups_v2.operations(services, lookup),
-    }
     # Email (SendGrid v3): keys, mail pipeline, templates, suppressions, event webhook.
     email_settings_repo, suppression_repo, template_repo = (EmailSettingsRepository(), SuppressionRepository(),
                                                             TemplateRepository())
@@ -309,6 +299,16 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                                  EMAIL_EVENTS: email_events.deliver,
                                                  EMAIL_PARSE: inbound_parse.deliver},
                             wakeup, concurrency=settings.email.delivery_concurrency))
+    verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
+                        VerifyRepositories(), number_repo, mail, settings.email.verify_from)
+    product_operations: dict[str, list[Operation]] = {
+        "api": [*accounts_api.operations(services), *applications_api.operations(services),
+                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
+        "messaging": messaging_v1.operations(services, admin),
+        "monitor": monitor_v1.operations(services, alerts),
+        "verify": verify_v2.operations(services, verifier),
+        "lookups": lookups_v2.operations(services, lookup),
+    }
     sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
                            *sendgrid_suppressions.operations(email_admin),
                            *sendgrid_webhooks.operations(email_events, email_admin)]

@@ -271,6 +271,7 @@ class EmailSettings(BaseModel):
     # Sending domains: when set, `from` must be an address at one of them (or a subdomain).
     domains: list[str] = Field(default_factory=list)
     helo_name: str | None = None  # EHLO name; default: the host name
+    verify_from: str = "verify@openline.localhost"  # sender of Verify's channel=email codes
     max_recipients_per_request: int = Field(default=1000, ge=1, le=1000)
     delivery_concurrency: int = Field(default=16, ge=1)
     connections_per_domain: int = Field(default=4, ge=1, le=100)

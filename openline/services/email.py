@@ -113,25 +113,35 @@ class MailService:
             await self._check_references(conn, account_sid, request)
         if request.sandbox_mode:
             return request, None
+        async with self._db.transaction() as conn:
+            if request.batch_id is not None:
+                await self._check_batch(conn, account_sid, request.batch_id)
+            message_id = await self._store(conn, account_sid, request, body, now)
+        self._wakeup.notify()
+        return request, message_id
+
+    async def send_in(self, conn: Conn, account_sid: str, body: dict[str, Any]) -> str:
+        """Queue mail Openline itself sends (Verify codes) inside the caller's transaction."""
+        now = self._clock.now()
+        request = parse_mail(body, int(now.timestamp()))
+        return await self._store(conn, account_sid, request, body, now)
+
+    async def _store(self, conn: Conn, account_sid: str, request: MailRequest, body: Any, now: datetime) -> str:
         message_id = secrets.token_urlsafe(16)[:22]
         default_at = request.send_at
         groups: dict[int, list[int]] = defaultdict(list)
         for index, p in enumerate(request.personalizations):
             groups[p.send_at or default_at or 0].append(index)
-        async with self._db.transaction() as conn:
-            if request.batch_id is not None:
-                await self._check_batch(conn, account_sid, request.batch_id)
-            request_id = await self._mail.add_request(conn, {
-                "message_id": message_id, "account_sid": account_sid,
-                "body": orjson.dumps(body).decode(), "batch_id": request.batch_id,
-                "send_at": datetime.fromtimestamp(default_at, UTC) if default_at else None, "state": "queued",
-                "date_created": now})
-            for at, indexes in groups.items():
-                run_at = max(now, datetime.fromtimestamp(at, UTC)) if at else now
-                only = None if len(groups) == 1 else indexes
-                await jobs.enqueue(conn, EMAIL_EXPAND, {"request": request_id, "only": only}, run_at, now)
-        self._wakeup.notify()
-        return request, message_id
+        request_id = await self._mail.add_request(conn, {
+            "message_id": message_id, "account_sid": account_sid,
+            "body": orjson.dumps(body).decode(), "batch_id": request.batch_id,
+            "send_at": datetime.fromtimestamp(default_at, UTC) if default_at else None, "state": "queued",
+            "date_created": now})
+        for at, indexes in groups.items():
+            run_at = max(now, datetime.fromtimestamp(at, UTC)) if at else now
+            only = None if len(groups) == 1 else indexes
+            await jobs.enqueue(conn, EMAIL_EXPAND, {"request": request_id, "only": only}, run_at, now)
+        return message_id
 
     def _check_sender(self, request: MailRequest) -> None:
         domains = self._settings.domains
