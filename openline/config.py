@@ -274,7 +274,7 @@ class EmailSettings(BaseModel):
     verify_from: str = "verify@openline.localhost"  # sender of Verify's channel=email codes
     max_recipients_per_request: int = Field(default=1000, ge=1, le=1000)
     delivery_concurrency: int = Field(default=16, ge=1)
-    connections_per_domain: int = Field(default=4, ge=1, le=100)
+    connections_per_domain: int = Field(default=8, ge=1, le=100)  # per MX host (or the relay)
     delivery_attempts: int = Field(default=8, ge=1, le=50)  # 4xx answers retried, then bounced
     retry_base_seconds: float = Field(default=30.0, gt=0)
     event_batch_max: int = Field(default=1000, ge=1)

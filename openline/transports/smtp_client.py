@@ -51,6 +51,10 @@ class SmtpDelivery:
         self._hostname = settings.helo_name or hostname
         self._hosts: dict[tuple[str, int], _Host] = {}
         self._resolver: dns.asyncresolver.Resolver | None = None
+        # One context for every opportunistic TLS session: building one loads the CA store (~0.25 s).
+        self._no_verify = ssl.create_default_context()
+        self._no_verify.check_hostname = False
+        self._no_verify.verify_mode = ssl.CERT_NONE
         if settings.resolver and settings.resolver != "system":
             address, port = _split_nameserver(settings.resolver)
             self._resolver = dns.asyncresolver.Resolver(configure=False)
@@ -129,11 +133,7 @@ class SmtpDelivery:
 
     async def _connect(self, host: str, port: int) -> aiosmtplib.SMTP:
         use_tls, start_tls, verify = self._tls()
-        context = None
-        if not verify:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = None if verify else self._no_verify
         client = aiosmtplib.SMTP(hostname=host, port=port, use_tls=use_tls, start_tls=start_tls,
                                  validate_certs=verify, tls_context=context, local_hostname=self._hostname,
                                  timeout=COMMAND_TIMEOUT)
