@@ -28,7 +28,7 @@ class TemplateError(ValueError):
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;", "`": "&#x60;", "=": "&#x3D;"}
 _ESCAPE_RE = re.compile(r"[&<>\"'`=]")
 _TAG = re.compile(r"\{\{(~?)(\{?)(!--.*?--|!.*?|[^{}]*?)(\}?)(~?)\}\}", re.S)
-_ARG = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|[^\s"\']+)')
+_ARG = re.compile(r'\s*("(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|(?:[^\s"\'\[]|\[[^\]]*\])+)')
 _BLOCKS = frozenset({"if", "unless", "each", "with", "equals", "notEquals", "greaterThan", "lessThan", "and", "or"})
 
 

@@ -89,7 +89,8 @@ def _binary_part(attachment: Attachment) -> str:
 
 def _multipart(subtype: str, parts: list[str]) -> str:
     boundary = "=_" + secrets.token_hex(12)
-    body = "".join(f"--{boundary}{CRLF}{part}" for part in parts)
+    # The CRLF before each delimiter belongs to the delimiter (RFC 2046 §5.1.1), not to the part.
+    body = "".join(f"--{boundary}{CRLF}{part}{CRLF}" for part in parts)
     return (f'Content-Type: multipart/{subtype}; boundary="{boundary}"{CRLF}{CRLF}'
             f"{body}--{boundary}--{CRLF}")
 
