@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import random
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,11 +16,16 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
-from openline.api import accounts_v1, lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
+from openline.api import accounts_v1, email_sandbox, lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
-from openline.api.products import PRODUCTS, ProductRouter
+from openline.api.products import PRODUCTS, SENDGRID, ProductRouter
+from openline.api.sendgrid import framework as sendgrid_framework
+from openline.api.sendgrid import mail as sendgrid_mail
+from openline.api.sendgrid import suppressions as sendgrid_suppressions
+from openline.api.sendgrid import templates as sendgrid_templates
+from openline.api.sendgrid import webhooks as sendgrid_webhooks
 from openline.api.services import ApiServices
 from openline.api.v2010 import accounts as accounts_api
 from openline.api.v2010 import applications as applications_api
@@ -35,6 +41,13 @@ from openline.services.auth import Authenticator, FailureThrottle
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import Carrier
 from openline.services.dispatch import Dispatcher, Receipts
+from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
+from openline.services.email_admin import EmailAdmin
+from openline.services.email_dkim import DomainKeys
+from openline.services.email_events import EMAIL_EVENTS, EventWebhooks
+from openline.services.email_inbound import EMAIL_PARSE, InboundParse
+from openline.services.email_keys import EmailKeys
+from openline.services.email_render import Tokens
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
 from openline.services.insight import InsightService
 from openline.services.lookup import LookupService
@@ -62,6 +75,14 @@ from openline.storage.repositories import (
     IncomingPhoneNumberRepository,
 )
 from openline.storage.repositories.carriers import CarrierRecords
+from openline.storage.repositories.email import (
+    DomainRepository,
+    EmailKeyRepository,
+    EmailSettingsRepository,
+    MailRepository,
+    SuppressionRepository,
+    TemplateRepository,
+)
 from openline.storage.repositories.insight import InsightRepositories
 from openline.storage.repositories.messaging import (
     AlertRepository,
@@ -77,6 +98,8 @@ from openline.storage.repositories.messaging import (
 from openline.storage.repositories.verify import VerifyRepositories
 from openline.transports.address_guard import outbound_transport
 from openline.transports.smpp import SmppClient
+from openline.transports.smtp_client import SmtpDelivery
+from openline.transports.smtp_inbound import InboundSmtpServer
 from openline.transports.webhooks import WebhookClient
 from openline.workers.runner import WorkerPool
 
@@ -149,6 +172,7 @@ class Openline:
     pools: list[WorkerPool]
     closers: list[Callable[[], Awaitable[None]]]
     links: list[SmppClient] = field(default_factory=list)
+    listeners: list[InboundSmtpServer] = field(default_factory=list)  # inbound SMTP (email parse)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def bootstrap(self) -> BootstrapResult | None:
@@ -170,8 +194,12 @@ class Openline:
         self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
         for link in self.links:
             await link.start()
+        for listener in self.listeners:
+            await listener.start()
 
     async def stop_workers(self) -> None:
+        for listener in self.listeners:
+            await listener.stop()
         for link in self.links:  # graceful unbind first: receipts still arriving get stored
             await link.stop()
         for pool in self.pools:
@@ -256,8 +284,26 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
 
     admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
     lookup = LookupService()
+    # Email (SendGrid v3): keys, mail pipeline, templates, suppressions, event webhook.
+    email_settings_repo, suppression_repo, template_repo = (EmailSettingsRepository(), SuppressionRepository(),
+                                                            TemplateRepository())
+    email_keys = EmailKeys(db, clock, EmailKeyRepository(), account_repo)
+    email_events = EventWebhooks(db, clock, wakeup, email_settings_repo, secrets, http, settings.email.event_batch_max)
+    email_admin = EmailAdmin(db, clock, template_repo, suppression_repo, email_settings_repo)
+    mail_host = settings.email.helo_name or socket.gethostname()
+    smtp = None if settings.email.sandboxed else SmtpDelivery(settings.email, mail_host)
+    domain_keys = DomainKeys(db, clock, DomainRepository(), secrets)
+    mail = MailService(db, clock, wakeup, settings.email, urls, MailRepository(), template_repo, suppression_repo,
+                       email_events, Tokens(secrets.derive("email tracking")), domain_keys, smtp, mail_host)
+    inbound_parse = InboundParse(db, clock, wakeup, email_admin, http)
+    listeners = ([InboundSmtpServer(settings.email.inbound, inbound_parse, mail_host)]
+                 if settings.email.inbound.enabled else [])
+    pools.append(WorkerPool("email", db, clock, {EMAIL_EXPAND: mail.expand, EMAIL_DELIVER: mail.deliver,
+                                                 EMAIL_EVENTS: email_events.deliver,
+                                                 EMAIL_PARSE: inbound_parse.deliver},
+                            wakeup, concurrency=settings.email.delivery_concurrency))
     verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
-                        VerifyRepositories(), number_repo)
+                        VerifyRepositories(), number_repo, mail, settings.email.verify_from)
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
                 *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
@@ -267,7 +313,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         "verify": verify_v2.operations(services, verifier),
         "lookups": lookups_v2.operations(services, lookup),
     }
-    sandbox_operations = sandbox_api.operations(services, handsets, sandbox_clock, wakeup)
+    sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
+                           *sendgrid_suppressions.operations(email_admin),
+                           *sendgrid_webhooks.operations(email_events, email_admin)]
+    sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup),
+                          *email_sandbox.operations(services, mail)]
     errors_base = settings.base_url
 
     async def health() -> dict[str, Any]:
@@ -288,18 +338,25 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         for name in PRODUCTS
     }
     products["api"].routes.append(messages_api.media_content_route(services, messaging))
+    products[SENDGRID] = Router(routes=sendgrid_framework.build_sendgrid_routes(sendgrid_operations, email_keys,
+                                                                                authenticator),
+                                default=sendgrid_framework.not_found)
     documented = {**product_operations, "": sandbox_operations}
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled))
+        secrets.derive("console sessions"), settings.sandbox.enabled, mail))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base),
                              *build_routes(sandbox_operations, authenticator, limiter),
+                             *email_sandbox.tracking_routes(mail),
                              Mount("/console", app=console)])
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url
-    return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools,
-                    [webhook_client.aclose, http.aclose], links=list(links.values()))
+    closers: list[Callable[[], Awaitable[None]]] = [webhook_client.aclose, http.aclose]
+    if smtp is not None:
+        closers.append(smtp.aclose)
+    return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
+                    links=list(links.values()), listeners=listeners)
 
 

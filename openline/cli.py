@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from openline import __version__
+from openline import __version__, cli_email
 from openline.config import ConfigError, Settings, load_settings
 
 
@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--friendly-name", default="Openline account")
     create.add_argument("--parent", help="Account SID of the parent, to create a subaccount")
     create.add_argument("--json", action="store_true", help="machine-readable output")
+    cli_email.add_parsers(sub, _common)
     return parser
 
 
@@ -87,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(settings)
         if args.command == "carriers":
             return _carriers(settings, args.json)
+        if args.command == "email":
+            return asyncio.run(cli_email.run(settings, args))
         return asyncio.run(_accounts(settings, args))
     except StartupError as exc:
         print(f"openline: {exc}", file=sys.stderr)

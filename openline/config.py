@@ -241,6 +241,76 @@ class RouteSettings(BaseModel):
         return self
 
 
+class EmailRelaySettings(BaseModel):
+    """``[email.relay]``: a smarthost that takes all outgoing mail (instead of MX delivery)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    # "starttls": upgrade when the server offers it (required if credentials are set); "tls":
+    # implicit TLS from the first byte (port 465); "none": plain text (loopback sinks only).
+    tls: Literal["starttls", "tls", "none"] = "starttls"
+    tls_verify: bool = True
+
+
+class EmailInboundSettings(BaseModel):
+    """``[email.inbound]``: the SMTP listener that feeds the inbound parse webhook."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=0, le=65535)
+    max_message_bytes: int = Field(default=30 * 1024 * 1024, ge=1024)  # SendGrid's parse limit is 30 MB
+    tls_cert_file: Path | None = None  # both set: STARTTLS is offered
+    tls_key_file: Path | None = None
+
+
+class EmailSettings(BaseModel):
+    """``[email]``: outgoing delivery. No relay and no resolver: mail lands in sandbox mailboxes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    relay: EmailRelaySettings | None = None
+    # A nameserver ("127.0.0.1" or "127.0.0.1:5353") for MX lookups, or "system" for the host's
+    # own resolver: set, mail goes straight to each recipient domain's MX hosts (unless a relay is set).
+    resolver: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)  # the port MX hosts are reached on
+    # Sending domains: when set, `from` must be an address at one of them (or a subdomain).
+    domains: list[str] = Field(default_factory=list)
+    helo_name: str | None = None  # EHLO name; default: the host name
+    verify_from: str = "verify@openline.localhost"  # sender of Verify's channel=email codes
+    max_recipients_per_request: int = Field(default=1000, ge=1, le=1000)
+    delivery_concurrency: int = Field(default=16, ge=1)
+    connections_per_domain: int = Field(default=8, ge=1, le=100)  # per MX host (or the relay)
+    delivery_attempts: int = Field(default=8, ge=1, le=50)  # 4xx answers retried, then bounced
+    retry_base_seconds: float = Field(default=30.0, gt=0)
+    event_batch_max: int = Field(default=1000, ge=1)
+    inbound: EmailInboundSettings = EmailInboundSettings()
+
+    @field_validator("resolver")
+    @classmethod
+    def _resolver_form(cls, value: str | None) -> str | None:
+        if value is not None and value != "system" and not re.fullmatch(r"\[?[0-9a-fA-F.:]+\]?(:[0-9]{1,5})?", value):
+            raise ValueError("must be 'system' or a nameserver IP address, optionally with :port")
+        return value
+
+    @field_validator("domains")
+    @classmethod
+    def _domain_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", name.lower()):
+                raise ValueError(f"{name!r} is not a domain name")
+        return [name.lower() for name in value]
+
+    @property
+    def sandboxed(self) -> bool:
+        return self.relay is None and self.resolver is None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
@@ -261,6 +331,7 @@ class Settings(BaseSettings):
     carriers: list[SmppCarrierSettings] = Field(default_factory=list)
     routes: list[RouteSettings] = Field(default_factory=list)
     verify: VerifySettings = VerifySettings()
+    email: EmailSettings = EmailSettings()
 
     @field_validator("account_sid")
     @classmethod

@@ -6,8 +6,9 @@ A client points at Openline in one of two ways (compatibility brief §1), and bo
 * Host header: a custom HTTP client keeps ``Host: verify.twilio.com`` and sends the path as is.
 * Path prefix: ``client.verify.base_url = "http://host:port/verify"`` sends ``/verify/v2/...``.
 
-Bare ``/2010-04-01/...`` paths belong to the ``api`` product. Anything else falls through to
-Openline's own endpoints (health, docs, OpenAPI, sandbox).
+Bare ``/2010-04-01/...`` paths belong to the ``api`` product. SendGrid's API (product
+``sendgrid``) is reached as ``Host: api.sendgrid.com``, under ``/sendgrid``, or at bare ``/v3/...``.
+Anything else falls through to Openline's own endpoints (health, docs, OpenAPI, sandbox).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 PRODUCTS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups", "accounts")
 TWILIO_DOMAIN = ".twilio.com"
+SENDGRID = "sendgrid"
+SENDGRID_HOST = "api.sendgrid.com"
 
 
 def _header(scope: Scope, name: bytes) -> str:
@@ -53,6 +56,8 @@ class ProductRouter:
             if label in self._products:
                 product = label
                 external_base = f"https://{hostname}"
+        if hostname == SENDGRID_HOST and SENDGRID in self._products:
+            product, external_base = SENDGRID, f"https://{hostname}"
         if product is None:
             first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
             if first in self._products and (path == f"/{first}" or path.startswith(f"/{first}/")):
@@ -64,6 +69,8 @@ class ProductRouter:
                 scope["path"] = path[len(prefix):] or "/"
             elif path.startswith("/2010-04-01/"):
                 product = "api"
+            elif path.startswith("/v3/") and SENDGRID in self._products:
+                product = SENDGRID
         # Error pages live on this server: name it as the client reached it, unless the client
         # used a Twilio host name (then the configured or bound address is the useful one).
         errors_base = self._errors_base if hostname.endswith(TWILIO_DOMAIN) or not host else f"{scheme}://{host}"

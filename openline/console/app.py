@@ -11,7 +11,18 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from openline.console import alerts, dashboard, keys, messages, messaging_services, numbers, phone, signin, verify
+from openline.console import (
+    alerts,
+    dashboard,
+    inbox,
+    keys,
+    messages,
+    messaging_services,
+    numbers,
+    phone,
+    signin,
+    verify,
+)
 from openline.console.deps import ConsoleServices
 from openline.console.web import Console, not_found_response
 
@@ -29,6 +40,7 @@ def console_app(services: ConsoleServices) -> Starlette:
         *verify.routes(console),
         *keys.routes(console),
         *alerts.routes(console),
+        *inbox.routes(console),
         *phone.routes(console),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

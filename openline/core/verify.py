@@ -56,7 +56,7 @@ class Channel(StrEnum):
     SNA = "sna"
 
 
-SUPPORTED_CHANNELS = frozenset({Channel.SMS})  # call and email arrive with the voice and email issues
+SUPPORTED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})  # call arrives with the voice issue
 
 
 @dataclass(frozen=True, slots=True)

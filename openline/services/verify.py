@@ -18,6 +18,7 @@ Which limit answers what (Twilio's codes):
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 from openline.config import SendLimit, VerifyServiceSettings, VerifySettings
 from openline.core import magic_numbers
 from openline.core.clock import Clock
+from openline.core.email import normalize_email, valid_email
 from openline.core.entities import Account, AccountStatus
 from openline.core.errors import TwilioError
 from openline.core.numbering import parse_e164
@@ -55,6 +57,7 @@ from openline.core.verify import (
 )
 from openline.services import verify_templates
 from openline.services.accounts import not_found
+from openline.services.email import MailService
 from openline.services.lookup import LineType, LookupService
 from openline.services.messaging import MAX_BODY_CHARS, MessagingService, SendRequest
 from openline.services.queue import Wakeup
@@ -143,8 +146,10 @@ class Verifier:
     def __init__(
         self, db: Database, clock: Clock, settings: VerifySettings, messaging: MessagingService, wakeup: Wakeup,
         lookup: LookupService, code_key: bytes, repositories: VerifyRepositories,
-        numbers: IncomingPhoneNumberRepository,
+        numbers: IncomingPhoneNumberRepository, mail: MailService | None = None, mail_from: str = "",
     ) -> None:
+        self._mail = mail  # the email channel's sender; None: channel=email is refused
+        self._mail_from = mail_from
         self._db = db
         self._clock = clock
         self._settings = settings
@@ -207,7 +212,7 @@ class Verifier:
             if request.custom_message is not None and not own.custom_message_enabled:
                 raise TwilioError(60204, "CustomMessage is not enabled for this service ([verify] "
                                          "custom_message_enabled)")
-            line = self._line_type(service, to)
+            line = self._line_type(service, to) if channel is not Channel.EMAIL else None
             if service.skip_sms_to_landlines and line is not None and line.type == "landline":
                 raise TwilioError(60205, f"{to} is a landline, and this service skips SMS to landlines")
 
@@ -234,12 +239,15 @@ class Verifier:
                 language = verify_templates.language_for(request.locale, parsed.iso_country if parsed else None)
                 body = verify_templates.render(language, name, code, service.do_not_share_warning_enabled,
                                                request.app_hash)
-            from_, messaging_service = await self._sender(conn, account, own.sender)
-            message = await self._messaging.accept(conn, account, SendRequest(
-                to=to, from_=from_, messaging_service_sid=messaging_service, body=body, concealed=True))
+            if channel is Channel.EMAIL:
+                sent_id = await self._send_email(conn, account, to, name, code, request, service)
+            else:
+                from_, messaging_service = await self._sender(conn, account, own.sender)
+                sent_id = (await self._messaging.accept(conn, account, SendRequest(
+                    to=to, from_=from_, messaging_service_sid=messaging_service, body=body, concealed=True))).sid
             await self._repos.attempts.insert(conn, SendAttempt(
                 sid=new_sid(SidPrefix.VERIFICATION_ATTEMPT), verification_sid=verification.sid,
-                service_sid=service.sid, account_sid=account.sid, channel=channel.value, message_sid=message.sid,
+                service_sid=service.sid, account_sid=account.sid, channel=channel.value, message_sid=sent_id,
                 date_created=now))
             # One event per scope, however many buckets count it over their own windows.
             await self._repos.counters.record(conn, sorted({limit.scope for limit in limits}), now,
@@ -247,6 +255,23 @@ class Verifier:
             attempts = await self._repos.attempts.for_verification(conn, verification.sid)
         self._wakeup.notify()
         return VerificationView(verification, verification.status_at(now), tuple(attempts))
+
+    async def _send_email(self, conn: Conn, account: Account, to: str, name: str, code: str,
+                          request: StartRequest, service: VerifyService) -> str:
+        """The code by email, in the same transaction as the verification (localized like SMS)."""
+        assert self._mail is not None
+        language = verify_templates.language_for(request.locale, None)
+        if request.custom_message is not None:
+            text = verify_templates.render_custom(request.custom_message, code)
+        else:
+            text = verify_templates.render(language, name, code, service.do_not_share_warning_enabled)
+        subject = verify_templates.render(language, name, code, False).replace(code, "").rstrip(" :：").strip()
+        html_text = html.escape(text).replace("\n", "<br>")
+        return await self._mail.send_in(conn, account.sid, {
+            "personalizations": [{"to": [{"email": to}]}], "from": {"email": self._mail_from, "name": name},
+            "subject": subject or name, "content": [{"type": "text/plain", "value": text},
+                                                    {"type": "text/html", "value": f"<p>{html_text}</p>"}],
+            "mail_settings": {"bypass_list_management": {"enable": True}}})
 
     def _check_start(self, request: StartRequest) -> tuple[Channel, str]:
         if not request.to:
@@ -260,9 +285,18 @@ class Verifier:
                           f"(sms, call, email, whatsapp, sna)") from None
         if channel not in SUPPORTED_CHANNELS:
             raise invalid(f"Invalid parameter Channel: Openline does not send '{channel.value}' verifications yet")
+        if channel is Channel.EMAIL:
+            if self._mail is None or not valid_email(request.to.strip()):
+                raise invalid("Invalid parameter To: it must be an email address for the email channel")
+            self._check_start_options(request)
+            return channel, normalize_email(request.to)
         parsed = parse_e164(request.to)
         if parsed is None:
             raise invalid("Invalid parameter To: it must be a phone number in E.164 format")
+        self._check_start_options(request)
+        return channel, parsed.e164
+
+    def _check_start_options(self, request: StartRequest) -> None:
         if request.locale is not None and not verify_templates.is_valid_locale(request.locale):
             raise invalid("Invalid parameter Locale")
         if request.custom_friendly_name is not None:
@@ -275,7 +309,6 @@ class Verifier:
         if request.app_hash is not None and (not request.app_hash or len(request.app_hash) > MAX_APP_HASH
                                              or not request.app_hash.isprintable()):
             raise invalid("Invalid parameter AppHash")
-        return channel, parsed.e164
 
     def _line_type(self, service: VerifyService, to: str) -> LineType | None:
         if not (service.lookup_enabled or service.skip_sms_to_landlines):
@@ -396,7 +429,9 @@ class Verifier:
         if not MIN_CODE_LENGTH <= len(request.code) <= MAX_CODE_LENGTH:
             raise invalid(f"Code must be {MIN_CODE_LENGTH} to {MAX_CODE_LENGTH} characters")
         to: str | None = None
-        if not request.verification_sid:
+        if not request.verification_sid and request.to and "@" in request.to:
+            to = normalize_email(request.to)  # an email verification is checked by its address
+        elif not request.verification_sid:
             parsed = parse_e164(request.to) if request.to else None
             if request.to and parsed is None:
                 raise invalid("Invalid parameter To: it must be a phone number in E.164 format")

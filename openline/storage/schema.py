@@ -456,3 +456,5 @@ inbound_parts = Table(
     Column("text", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
 )
+
+from openline.storage import schema_email as _email  # noqa: E402,F401  (email tables, same metadata)

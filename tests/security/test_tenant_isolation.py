@@ -114,7 +114,9 @@ NOT_TENANT_DATA = {
     "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/Mobile.json",
     "/api/2010-04-01/Accounts/{AccountSid}/AvailablePhoneNumbers/{CountryCode}/TollFree.json",
 }
-SANDBOX = {"/sandbox/v1/Messages", "/sandbox/v1/Handsets/{address}/Messages"}
+SANDBOX = {"/sandbox/v1/Messages", "/sandbox/v1/Handsets/{address}/Messages",  # test_sandbox_handsets_...
+           "/sandbox/v1/Mailboxes/{address}/Messages",  # test_email_objects_...
+           "/sandbox/v1/Mailboxes/{address}/Messages/{id}/raw"}
 
 
 def _a_sids(a: dict[str, Any]) -> list[str]:
@@ -204,3 +206,60 @@ def test_sandbox_handsets_and_injection_are_per_account(server: OpenlineServer, 
     assert injected.status_code in (400, 404), injected.text
     assert set(injected.json()) == {"code", "message", "more_info", "status"}
     assert len(a["client"].messages.list(to=a["number"])) == before
+
+
+def test_email_objects_are_per_account(server: OpenlineServer, a: dict[str, Any], b: dict[str, Any]) -> None:
+    """The SendGrid-style API (not in /openapi.json): keys, templates, groups, batches, mailboxes."""
+    def key_for(auth: tuple[str, str]) -> tuple[str, str]:
+        made = httpx.post(f"{server.url}/v3/api_keys", json={"name": "k"}, auth=auth)
+        assert made.status_code == 201, made.text
+        return made.json()["api_key"], made.json()["api_key_id"]
+
+    a_key, a_key_id = key_for((a["sid"], a["token"]))
+    b_key, _ = key_for((b["sid"], b["token"]))
+    as_a = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {a_key}"})
+    as_b = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {b_key}"})
+    template = as_a.post("/v3/templates", json={"name": "A template", "generation": "dynamic"}).json()["id"]
+    group = as_a.post("/v3/asm/groups", json={"name": "A news", "description": "A's"}).json()["id"]
+    batch = as_a.post("/v3/mail/batch").json()["batch_id"]
+    sent = as_a.post("/v3/mail/send", json={
+        "personalizations": [{"to": [{"email": "customer@a.example"}]}], "from": {"email": "shop@a.example"},
+        "subject": "A's invoice 77", "content": [{"type": "text/plain", "value": "A's secret invoice"}]})
+    assert sent.status_code == 202, sent.text
+    a_mail = wait_for(lambda: httpx.get(f"{server.url}/sandbox/v1/Mailboxes/customer@a.example/Messages",
+                                        auth=(a["sid"], a["token"])).json()["messages"])[0]  # type: ignore[index]
+    tried = 0
+    for method, path in [("GET", f"/v3/templates/{template}"), ("PATCH", f"/v3/templates/{template}"),
+                         ("DELETE", f"/v3/templates/{template}"), ("GET", f"/v3/api_keys/{a_key_id}"),
+                         ("DELETE", f"/v3/api_keys/{a_key_id}"), ("GET", f"/v3/asm/groups/{group}"),
+                         ("DELETE", f"/v3/asm/groups/{group}"), ("GET", f"/v3/mail/batch/{batch}"),
+                         ("POST", f"/v3/templates/{template}/versions")]:
+        answer = as_b.request(method, path, json={"name": "B was here", "subject": "x"}
+                              if method in ("PATCH", "POST") else None)
+        assert answer.status_code in (403, 404), (method, path, answer.status_code, answer.text)
+        tried += 1
+    for path in ("/v3/templates?generations=dynamic", "/v3/api_keys", "/v3/asm/groups"):
+        listed = as_b.get(path)
+        assert listed.status_code == 200, listed.text
+        assert not {template, a_key_id, group} & set(_ids(listed.json())), (path, listed.text[:300])
+        tried += 1
+    b_auth = (b["sid"], b["token"])
+    inbox = httpx.get(f"{server.url}/sandbox/v1/Mailboxes/customer@a.example/Messages", auth=b_auth)
+    assert inbox.status_code == 200 and inbox.json()["messages"] == []
+    raw = httpx.get(f"{server.url}/sandbox/v1/Mailboxes/customer@a.example/Messages/{a_mail['id']}/raw", auth=b_auth)
+    assert raw.status_code == 404 and "invoice" not in raw.text
+    assert as_a.get(f"/v3/templates/{template}").status_code == 200  # still there, unchanged
+    assert as_a.get(f"/v3/api_keys/{a_key_id}").status_code == 200
+    as_a.close()
+    as_b.close()
+    record("account B against account A's email objects (SendGrid API and sandbox mailboxes)",
+           f"{tried + 2} requests", "403/404 for A's objects; lists and mailboxes show nothing of A's",
+           "0 objects read or changed")
+
+
+def _ids(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k in ("id", "api_key_id")] + [i for v in node.values() for i in _ids(v)]
+    if isinstance(node, list):
+        return [i for v in node for i in _ids(v)]
+    return []

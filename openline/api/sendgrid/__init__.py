@@ -1,0 +1,1 @@
+"""SendGrid's v3 Web API (email), reached as api.sendgrid.com, under /sendgrid, or at bare /v3/."""
