@@ -111,6 +111,7 @@ class _ProxyConnection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._client = "?"
         self._task: asyncio.Task[None] | None = None
+        self._received = 0
 
     # -- asyncio callbacks ---------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class _ProxyConnection(asyncio.Protocol):
             self._timer = None
 
     def _receive_head(self, data: bytes) -> None:
+        self._received += len(data)
         self._parser.receive_data(data)
         try:
             event = self._parser.next_event()
@@ -185,6 +187,9 @@ class _ProxyConnection(asyncio.Protocol):
             self._refuse(400, "Bad Request", "Expected a proxy request.\n")
             return
         trailing = self._parser.trailing_data[0]
+        if self._received - len(trailing) > MAX_HEAD_BYTES:  # h11 bounds only heads that arrive in pieces
+            self._refuse(431, "Request Header Fields Too Large", "The request head is too large.\n")
+            return
         target = event.target.decode("ascii", "replace")
         if event.method == b"CONNECT":
             self._connect(target, trailing)
