@@ -168,6 +168,10 @@ def _intercept_info(settings: Settings, args: argparse.Namespace) -> int:
         print(f"certificate: {ca.cert_path.resolve()}")
         print(f"SHA-256:     {ca.fingerprint}")
         return 0
+    if settings.intercept.port == 0:
+        print("openline: intercept.port is 0 (serve picks a free port and prints it): "
+              "pass that port with --intercept-port", file=sys.stderr)
+        return 2
     ca.write_bundle()  # the system's roots may have changed since it was written
     environment = ClientEnvironment(settings.intercept_client_host, settings.intercept.port,
                                     str(ca.cert_path.resolve()), str(ca.bundle_path.resolve()))
