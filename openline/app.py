@@ -221,7 +221,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     clock = clock or sandbox_clock or SystemClock()
     db = Database.open(settings.resolved_database_url, sqlite_options(settings), settings.database.pool_size)
     secrets = SecretBox(load_master_key(settings))
-    urls = PublicUrl(settings.base_url)
+    urls = PublicUrl(settings.base_url, twilio_urls_for_apps=settings.intercept.enabled)
     wakeup = Wakeup()
 
     account_repo, key_repo = AccountRepository(), ApiKeyRepository()

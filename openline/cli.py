@@ -1,4 +1,4 @@
-"""The `openline` command: serve | migrate | accounts."""
+"""The `openline` command: serve | migrate | accounts | carriers | ca | env."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 
 from openline import __version__, cli_email
 from openline.config import ConfigError, Settings, load_settings
+from openline.core.intercept import SHELLS, ClientEnvironment
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -35,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
     serve.add_argument("--sandbox-clock", action="store_true", default=None,
                        help="let POST /sandbox/v1/Clock move Openline's clock forward (tests, demos)")
+    serve.add_argument("--intercept", action="store_true", default=None,
+                       help="also run the HTTP proxy that lets unchanged Twilio/SendGrid apps reach Openline "
+                            "(see `openline env`)")
+    _intercept_port(serve)
+    serve.add_argument("--intercept-passthrough", action="store_true", default=None,
+                       help="tunnel other hosts through the proxy unchanged instead of refusing them")
 
     migrate_cmd = sub.add_parser("migrate", help="bring the database schema up to date")
     _common(migrate_cmd)
@@ -42,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     carriers = sub.add_parser("carriers", help="list the configured carriers and routes")
     _common(carriers)
     carriers.add_argument("--json", action="store_true", help="machine-readable output")
+
+    ca = sub.add_parser("ca", help="print the local CA's certificate path and SHA-256 fingerprint "
+                                   "(created on first use)")
+    _common(ca)
+
+    env = sub.add_parser("env", help="print the environment that sends an unchanged app to `serve --intercept`")
+    _common(env)
+    _intercept_port(env)
+    env.add_argument("--shell", choices=SHELLS, default="powershell" if os.name == "nt" else "bash",
+                     help="syntax of the output (default: bash, powershell on Windows)")
 
     accounts = sub.add_parser("accounts", help="list or create accounts")
     accounts_sub = accounts.add_subparsers(dest="action", required=True)
@@ -57,7 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _intercept_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--intercept-port", type=int, help="port of the intercept proxy (default 8081)")
+
+
 def _settings(args: argparse.Namespace) -> Settings:
+    intercept = {key: value for key, value in (
+        ("enabled", getattr(args, "intercept", None)),
+        ("port", getattr(args, "intercept_port", None)),
+        ("passthrough", getattr(args, "intercept_passthrough", None))) if value is not None}
     return load_settings(
         args.config,
         data_dir=args.data_dir,
@@ -65,6 +91,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
         sandbox={"clock": True} if getattr(args, "sandbox_clock", None) else None,
+        intercept=intercept or None,
     )
 
 
@@ -90,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _carriers(settings, args.json)
         if args.command == "email":
             return asyncio.run(cli_email.run(settings, args))
+        if args.command in ("ca", "env"):
+            return _intercept_info(settings, args)
         return asyncio.run(_accounts(settings, args))
     except StartupError as exc:
         print(f"openline: {exc}", file=sys.stderr)
@@ -127,6 +156,29 @@ def _carriers(settings: Settings, as_json: bool) -> int:
         print(f"route {r['match']}{sender} -> {', '.join(r['carriers'])} (priority {r['priority']})")
     if not settings.sandbox.enabled and not routes:
         print("no routes: messages have nowhere to go")
+    return 0
+
+
+def _intercept_info(settings: Settings, args: argparse.Namespace) -> int:
+    from openline.transports.intercept_ca import CertificateAuthorityError, LocalCA
+
+    try:
+        ca = LocalCA.open(settings.data_dir)
+    except (OSError, CertificateAuthorityError) as exc:
+        print(f"openline: the Openline CA in {settings.data_dir}: {exc}", file=sys.stderr)
+        return 1
+    if args.command == "ca":
+        print(f"certificate: {ca.cert_path.resolve()}")
+        print(f"SHA-256:     {ca.fingerprint}")
+        return 0
+    if settings.intercept.port == 0:
+        print("openline: intercept.port is 0 (serve picks a free port and prints it): "
+              "pass that port with --intercept-port", file=sys.stderr)
+        return 2
+    ca.write_bundle()  # the system's roots may have changed since it was written
+    environment = ClientEnvironment(settings.intercept_client_host, settings.intercept.port,
+                                    str(ca.cert_path.resolve()), str(ca.bundle_path.resolve()))
+    print(environment.render(args.shell), end="")
     return 0
 
 

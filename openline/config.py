@@ -80,6 +80,18 @@ class SandboxSettings(BaseModel):
     clock: bool = False  # `--sandbox-clock`: POST /sandbox/v1/Clock moves Openline's time forward
 
 
+class InterceptSettings(BaseModel):
+    """``openline serve --intercept``: the HTTP proxy that lets unchanged apps reach Openline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    # Loopback only by default: the proxy answers as Twilio for anyone who can reach it.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8081, ge=0, le=65535)  # 0 picks a free port
+    passthrough: bool = False  # other hosts become blind TCP tunnels instead of a 403
+
+
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-f]{32}$")
 
@@ -332,6 +344,7 @@ class Settings(BaseSettings):
     routes: list[RouteSettings] = Field(default_factory=list)
     verify: VerifySettings = VerifySettings()
     email: EmailSettings = EmailSettings()
+    intercept: InterceptSettings = InterceptSettings()
 
     @field_validator("account_sid")
     @classmethod
@@ -392,6 +405,11 @@ class Settings(BaseSettings):
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def intercept_client_host(self) -> str:
+        """Where apps on this machine reach the intercept proxy (``openline env``)."""
+        return "127.0.0.1" if self.intercept.host in ("0.0.0.0", "::", "") else self.intercept.host
 
 
 def _env_name(loc: tuple[Any, ...]) -> str:

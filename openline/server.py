@@ -9,8 +9,10 @@ import sys
 
 import uvicorn
 
-from openline.app import StartupError, build, prepare_schema
+from openline.app import Openline, StartupError, build, prepare_schema
 from openline.config import Settings
+from openline.transports.intercept_ca import CertificateAuthorityError, LocalCA
+from openline.transports.intercept_proxy import InterceptProxy
 
 log = logging.getLogger("openline")
 
@@ -18,6 +20,7 @@ log = logging.getLogger("openline")
 async def _run(settings: Settings) -> int:
     prepare_schema(settings, migrate_now=False)
     app = build(settings)
+    proxy: InterceptProxy | None = None
     try:
         result = await app.bootstrap()
         default = result.account if result else await app.services.accounts.default_account()
@@ -35,6 +38,9 @@ async def _run(settings: Settings) -> int:
         lines = [f"Openline is running at {base}",
                  f"  database: {app.db.dialect.name}",
                  f"  Console:     {base}/console"]
+        if settings.intercept.enabled:
+            proxy, proxy_lines = await _start_intercept(settings, app, server)
+            lines += proxy_lines
         if default is not None:
             lines += [f"  Account SID: {default.sid}", f"  Auth Token:  {default.auth_token}"]
         await app.start_workers()
@@ -42,7 +48,35 @@ async def _run(settings: Settings) -> int:
         await server.serve(sockets=[listener])
         return 0
     finally:
+        if proxy is not None:
+            await proxy.close()
         await app.close()
+
+
+async def _start_intercept(settings: Settings, app: Openline, server: uvicorn.Server) -> tuple[InterceptProxy,
+                                                                                             list[str]]:
+    """The intercept proxy: intercepted connections are served by uvicorn's own HTTP protocol,
+    in this process, and shut down with the server's other connections."""
+    try:
+        ca = LocalCA.open(settings.data_dir)
+    except (OSError, CertificateAuthorityError) as exc:
+        raise StartupError(f"the Openline CA in {settings.data_dir}: {exc}") from None
+    config = uvicorn.Config(app.asgi, log_level=settings.log_level, access_log=settings.log_level == "debug",
+                            lifespan="off", server_header=False)
+    config.load()
+
+    def http_protocol() -> asyncio.Protocol:
+        return config.http_protocol_class(config=config, server_state=server.server_state,  # type: ignore[call-arg]
+                                          app_state={})
+
+    sock = _listen(settings.intercept.host, settings.intercept.port)
+    proxy = InterceptProxy(ca, http_protocol, settings.intercept.passthrough)
+    await proxy.start(sock)
+    host, port = sock.getsockname()[:2]
+    host = f"[{host}]" if ":" in host else host
+    mode = "other hosts tunnelled" if settings.intercept.passthrough else "other hosts refused"
+    return proxy, [f"  Intercept proxy: http://{host}:{port} (Twilio and SendGrid hosts; {mode})",
+                   f"  Openline CA: {ca.cert_path.resolve()} (SHA-256 {ca.fingerprint})"]
 
 
 def _listen(host: str, port: int) -> socket.socket:

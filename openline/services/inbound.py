@@ -187,7 +187,7 @@ class InboundService:
         if message.messaging_service_sid:
             params.append(("MessagingServiceSid", message.messaging_service_sid))
         for index, item in enumerate(media):
-            params += [(f"MediaUrl{index}", self._urls.media(message.account_sid, message.sid, item.sid)),
+            params += [(f"MediaUrl{index}", self._urls.media_for_app(message.account_sid, message.sid, item.sid)),
                        (f"MediaContentType{index}", item.content_type)]
         return params
 

@@ -60,6 +60,13 @@ class OpenlineServer:
                 time.sleep(0.05)
         raise RuntimeError(f"openline serve did not become healthy; log: {self.log_path.read_text()}")
 
+    def cli(self, *args: str) -> str:
+        """Run another `openline` command on this server's data dir; its standard output."""
+        done = subprocess.run([sys.executable, "-m", "openline", *args, "--data-dir", str(self.data_dir)],
+                              env={**os.environ, **self.env}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
     def banner_value(self, label: str) -> str:
         for line in self.banner:
             if line.strip().startswith(label):
