@@ -1,4 +1,4 @@
-"""`openline serve`: one process running the API (and, as they arrive, the workers)."""
+"""`openline serve`: one process running the API, the workers, or both (``--role``)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ async def _run(settings: Settings) -> int:
     try:
         result = await app.bootstrap()
         default = result.account if result else await app.services.accounts.default_account()
-        config = uvicorn.Config(app.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
+        config = uvicorn.Config(app.timed or app.asgi, host=settings.host, port=settings.port,
+                                log_level=settings.log_level,
                                 access_log=settings.log_level == "debug", lifespan="off", server_header=False,
                                 # Live console streams must not hold up a shutdown.
                                 timeout_graceful_shutdown=5)
@@ -34,7 +35,9 @@ async def _run(settings: Settings) -> int:
         app.bound_to(base)
         lines = [f"Openline is running at {base}",
                  f"  database: {app.db.dialect.name}",
-                 f"  Console:     {base}/console"]
+                 f"  role:     {settings.role}"]
+        if app.runs_api:
+            lines.append(f"  Console:     {base}/console")
         if default is not None:
             lines += [f"  Account SID: {default.sid}", f"  Auth Token:  {default.auth_token}"]
         await app.start_workers()

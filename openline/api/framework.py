@@ -23,6 +23,7 @@ from openline.api.limits import ConcurrencyLimiter
 from openline.api.params import MAX_BODY_BYTES, Form
 from openline.core.errors import TwilioError
 from openline.services.auth import Authenticator, Principal
+from openline.storage.database import DatabaseBusy
 
 log = logging.getLogger("openline.api")
 
@@ -157,6 +158,8 @@ def build_routes(
                     return await op.handler(Call(request, form, principal, links, dict(request.path_params)))
             except TwilioError as error:
                 return error_response(error, links.errors_base)
+            except DatabaseBusy:  # no database connection came within database.pool_timeout_seconds
+                return error_response(TwilioError(20429, "The server is busy; retry shortly"), links.errors_base)
             except Exception:
                 log.exception("unhandled error in %s %s", request.method, request.url.path)
                 return error_response(TwilioError(20500), links.errors_base)

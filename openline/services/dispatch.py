@@ -11,8 +11,8 @@ crash can see: the message would still be re-submitted.)
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 import zlib
 from datetime import datetime
 from decimal import Decimal
@@ -113,9 +113,11 @@ class Dispatcher:
             return
         sender = message.from_addr or ""
         number = await self._number_kind(sender)
-        wait = self._throughput.reserve(sender, number, time.monotonic())
-        if wait > 0:
-            raise RetryLater(wait, f"{sender} is paced")
+        pace = await self._throughput.reserve(sender, number, now)
+        if not pace.taken:
+            raise RetryLater(pace.delay, f"{sender} is paced")
+        if pace.delay > 0:  # our slot is a moment away (at most the pacing horizon)
+            await asyncio.sleep(pace.delay)
         if message.max_price is not None:
             price = Decimal(price_for(self._settings, message.to_addr, message.num_segments))
             if -price > Decimal(message.max_price):

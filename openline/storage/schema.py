@@ -454,3 +454,11 @@ inbound_parts = Table(
     Column("text", Text, nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
 )
+
+# When each paced sender may send next (GCRA), shared by every worker process: see storage/pacing.py.
+sender_pacing = Table(
+    "sender_pacing",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("next_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,16 @@
+"""Scale-out: per-sender pacing held in the database, so that every worker process of a cluster
+draws from one budget per sender (the rate does not multiply with the process count)."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007"
+down_revision = "0005"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sender_pacing",
+        sa.Column("sender", sa.String(64), primary_key=True),
+        sa.Column("next_at", sa.DateTime(), nullable=False),
+    )

@@ -1,0 +1,33 @@
+"""Per-sender pacing slots in the database: one row per paced sender with the time its next
+message may go. Every worker process reserves from the same row (locked for the reservation),
+so N workers together never send faster than the sender's rate."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from openline.storage import schema
+from openline.storage.database import Conn
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+table = schema.sender_pacing
+
+
+class SenderPacing:
+    async def next_at(self, conn: Conn, sender: str) -> datetime:
+        """The sender's row, locked until the transaction ends (created on first use)."""
+        make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        await conn.execute(make(table).values(sender=sender, next_at=_EPOCH)
+                           .on_conflict_do_nothing(index_elements=["sender"]))
+        row = (await conn.execute(select(table.c.next_at).where(table.c.sender == sender)
+                                  .with_for_update())).first()
+        return row.next_at if row else _EPOCH
+
+    async def set_next_at(self, conn: Conn, sender: str, at: datetime) -> None:
+        await conn.execute(update(table).where(table.c.sender == sender).values(next_at=at))
+
+    async def all(self, conn: Conn) -> dict[str, datetime]:
+        return {row.sender: row.next_at for row in await conn.execute(select(table))}
