@@ -28,7 +28,9 @@ jobs = schema.jobs
 _INSERT = Prepared(insert(jobs))
 _DELETE = Prepared(delete(jobs).where(jobs.c.id == bindparam("p_id")))
 NOTIFY_CHANNEL = "openline_jobs"
-_NOTIFY = text(f"NOTIFY {NOTIFY_CHANNEL}")  # identical notices in one transaction are folded into one
+# The payload is the job's kind, so that only pools running that kind wake; identical notices
+# in one transaction are folded into one by PostgreSQL.
+_NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :kind)")
 
 
 class LeaseLost(Exception):
@@ -57,7 +59,7 @@ async def enqueue(
         "kind": kind, "payload": json.dumps(payload, separators=(",", ":")), "run_at": run_at, "attempts": 0,
         "max_attempts": max_attempts, "dead": False, "date_created": now})
     if conn.dialect.name == "postgresql":
-        await conn.execute(_NOTIFY)
+        await conn.execute(_NOTIFY, {"kind": kind})
 
 
 def _due(kinds: tuple[str, ...], now: datetime) -> Any:

@@ -30,7 +30,7 @@ def libpq_url(dialect: Dialect) -> str:
 
 
 class JobNotifications:
-    def __init__(self, dialect: Dialect, on_notify: Callable[[], None]) -> None:
+    def __init__(self, dialect: Dialect, on_notify: Callable[[str | None], None]) -> None:
         self._url = libpq_url(dialect)
         self._on_notify = on_notify
         self._task: asyncio.Task[None] | None = None
@@ -54,10 +54,10 @@ class JobNotifications:
                 async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.connected = True
-                    self._on_notify()  # whatever was enqueued while we were not listening
-                    async for _notice in conn.notifies():
+                    self._on_notify(None)  # whatever was enqueued while we were not listening
+                    async for notice in conn.notifies():
                         self.received += 1
-                        self._on_notify()
+                        self._on_notify(notice.payload or None)  # the payload is the job's kind
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -1,12 +1,13 @@
-"""Per-sender pacing slots in the database: one row per paced sender with the time its next
-message may go. Every worker process reserves from the same row (locked for the reservation),
-so N workers together never send faster than the sender's rate."""
+"""Per-sender pacing in the database: one row per paced sender with the time its next message may
+go, and a ticket per queued message holding the slot it was promised. Every worker process
+reserves from the same row (locked for the reservation), so N workers together never send
+faster than the sender's rate."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openline.storage import schema
@@ -14,6 +15,7 @@ from openline.storage.database import Conn
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 table = schema.sender_pacing
+tickets = schema.pacing_tickets
 
 
 class SenderPacing:
@@ -28,6 +30,16 @@ class SenderPacing:
 
     async def set_next_at(self, conn: Conn, sender: str, at: datetime) -> None:
         await conn.execute(update(table).where(table.c.sender == sender).values(next_at=at))
+
+    async def ticket(self, conn: Conn, message_sid: str) -> datetime | None:
+        return (await conn.execute(select(tickets.c.slot_at).where(tickets.c.message_sid == message_sid))).scalar()
+
+    async def give_ticket(self, conn: Conn, message_sid: str, slot_at: datetime) -> None:
+        await conn.execute(delete(tickets).where(tickets.c.message_sid == message_sid))
+        await conn.execute(insert(tickets).values(message_sid=message_sid, slot_at=slot_at))
+
+    async def use_ticket(self, conn: Conn, message_sid: str) -> None:
+        await conn.execute(delete(tickets).where(tickets.c.message_sid == message_sid))
 
     async def all(self, conn: Conn) -> dict[str, datetime]:
         return {row.sender: row.next_at for row in await conn.execute(select(table))}

@@ -462,3 +462,11 @@ sender_pacing = Table(
     Column("sender", String(64), primary_key=True),
     Column("next_at", UtcDateTime, nullable=False),
 )
+
+# A slot promised to one queued message (it comes back at slot_at and sends without queueing again).
+pacing_tickets = Table(
+    "pacing_tickets",
+    metadata,
+    Column("message_sid", String(34), primary_key=True),
+    Column("slot_at", UtcDateTime, nullable=False),
+)

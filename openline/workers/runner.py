@@ -45,7 +45,7 @@ class WorkerPool:
         self._clock = clock
         self._handlers = dict(handlers)
         self._kinds = tuple(self._handlers)
-        self._wake = wakeup.subscribe()
+        self._wake = wakeup.subscribe(self._kinds)
         self._concurrency = concurrency
         self._lease = lease
         self._idle_poll = idle_poll

@@ -1,5 +1,6 @@
 """Scale-out: per-sender pacing held in the database, so that every worker process of a cluster
-draws from one budget per sender (the rate does not multiply with the process count)."""
+draws from one budget per sender (the rate does not multiply with the process count), and the
+slots already promised to queued messages."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,4 +14,9 @@ def upgrade() -> None:
         "sender_pacing",
         sa.Column("sender", sa.String(64), primary_key=True),
         sa.Column("next_at", sa.DateTime(), nullable=False),
+    )
+    op.create_table(
+        "pacing_tickets",
+        sa.Column("message_sid", sa.String(34), primary_key=True),
+        sa.Column("slot_at", sa.DateTime(), nullable=False),
     )
