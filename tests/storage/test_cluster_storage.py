@@ -211,3 +211,20 @@ def test_master_key_is_shared_through_the_database(postgres_url: str) -> None:
         assert shared_secret(engine, "keys/master", b"second") == b"first"  # the first one stays
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_an_exhausted_pool_is_refused_not_queued(postgres_url: str) -> None:
+    from openline.storage.database import DatabaseBusy
+
+    _migrate(postgres_url)
+    small = Database.open(postgres_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    try:
+        async with small.transaction():
+            with pytest.raises(DatabaseBusy):
+                async with small.read():
+                    pass
+        async with small.read() as conn:  # free again
+            assert await jobs.next_due(conn, ("k",)) is None
+    finally:
+        await small.close()

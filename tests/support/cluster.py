@@ -13,6 +13,8 @@ import psycopg
 
 from tests.support.server import OpenlineServer
 
+START_TIMEOUT = 180.0  # several processes starting at once on a busy 2-core machine
+
 
 class Cluster:
     def __init__(self, root: Path, admin_url: str, config: str) -> None:
@@ -45,14 +47,14 @@ class Cluster:
 
     def start(self, apis: int, workers: int) -> Cluster:
         servers = [self._server("api") for _ in range(apis)] + [self._server("worker") for _ in range(workers)]
-        with ThreadPoolExecutor(len(servers)) as pool:  # start together, as a deployment would
-            list(pool.map(lambda s: s.start(timeout=60), servers))
-        self.apis += servers[:apis]
+        self.apis += servers[:apis]  # recorded first, so that stop() ends them even if one fails to start
         self.workers += servers[apis:]
+        with ThreadPoolExecutor(max(1, len(servers))) as pool:  # start together, as a deployment would
+            list(pool.map(lambda s: s.start(timeout=START_TIMEOUT), servers))
         return self
 
     def add_worker(self) -> OpenlineServer:
-        server = self._server("worker").start(timeout=60)
+        server = self._server("worker").start(timeout=START_TIMEOUT)
         self.workers.append(server)
         return server
 
