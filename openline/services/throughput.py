@@ -3,15 +3,15 @@
 With ``messaging.throughput = "twilio"`` each sender gets Twilio's default rate for its kind
 of number; ``messaging.sender_mps`` sets a rate for one sender.
 
-Pacing is a GCRA with no burst: a sender's messages leave at least ``1/rate`` apart. Each message
-takes the sender's next free slot. A slot at most ``horizon`` seconds away is waited for (a short
-sleep) and the message goes; a later slot becomes a *ticket* for that message and the dispatcher
-reschedules it to the slot's time, when it goes without queueing again. So a backlog costs one
-reservation and one reschedule per message, in slot order. A ticket that comes back more than
-``STALE`` seconds late (its worker died, the cluster was down) is dropped and the message queues
-again at the back: late tickets firing together would exceed the rate.
+Pacing is a GCRA with no burst over *actual sends*: ``next_at`` is the earliest moment the
+sender's next message may go, and every send moves it ``1/rate`` on, so the rate holds whatever
+else happens. A message whose moment is at most ``horizon`` away waits for it in place (a short
+sleep) and goes. Behind a backlog, a message gets a *ticket*: the next slot of a second cursor,
+``promised_at``, and the dispatcher reschedules it to that moment. Tickets line the backlog up
+1/rate apart, so each queued message costs one reschedule instead of polling; a ticket that comes
+back late (a busy or dead worker) still goes only when ``next_at`` allows, else it lines up again.
 
-On PostgreSQL the slots and tickets are rows every worker process reserves from
+On PostgreSQL the cursors and tickets are rows every worker process reserves from
 (``storage.pacing``), so the rate holds for the whole cluster; on SQLite (one process) they live
 in memory.
 """
@@ -28,8 +28,7 @@ from openline.storage.pacing import SenderPacing
 TWILIO_DEFAULT_MPS = {NumberType.LOCAL: 1.0, NumberType.MOBILE: 1.0, NumberType.TOLL_FREE: 3.0}
 SHORT_CODE_MPS = 100.0
 ALPHA_SENDER_MPS = 10.0
-HORIZON = 0.25  # seconds: a slot this close is waited for in place
-STALE = 0.4  # seconds: a ticket used later than this is void (10 % of a 5-second window, with margin)
+HORIZON = 0.25  # seconds: a send moment this close is waited for in place
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +40,29 @@ class Reservation:
 GO_NOW = Reservation(True, 0.0)
 
 
-def take_slot(next_free: float, now: float, interval: float) -> tuple[float, float]:
-    """The GCRA step over seconds: (our slot, the sender's new next-free time)."""
-    slot = max(next_free, now)
-    return slot, slot + interval
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """A sender's cursors (epoch seconds) and one message's ticket, before or after a decision."""
+
+    next_at: float
+    promised_at: float
+    ticket: float | None
 
 
-def use_ticket(slot: float, now: float, horizon: float) -> Reservation | None:
-    """What a ticket is worth now: go (at its slot), come back (early), or None (stale: void)."""
-    if now - slot > STALE:
-        return None
-    if slot - now > horizon:
-        return Reservation(False, slot - now)
-    return Reservation(True, max(0.0, slot - now))
+def decide(state: Pace, now: float, interval: float, horizon: float) -> tuple[Reservation, Pace]:
+    """One message asks to go: the answer and the sender's (and the message's) new state."""
+    if state.ticket is not None and state.ticket - now > horizon:
+        return Reservation(False, state.ticket - now), state  # back early: the ticket still waits
+    if state.ticket is None and state.promised_at - now > horizon:
+        # A backlog is lined up: join its end.
+        slot = max(state.promised_at, state.next_at, now)
+        return Reservation(False, slot - now), Pace(state.next_at, slot + interval, slot)
+    go_at = max(state.next_at, now)
+    if go_at - now <= horizon:
+        return Reservation(True, go_at - now), Pace(go_at + interval, max(state.promised_at, go_at + interval), None)
+    # Sends ran ahead of the promises (late tickets went first): line up again.
+    slot = max(state.promised_at, go_at)
+    return Reservation(False, slot - now), Pace(state.next_at, slot + interval, slot)
 
 
 class Throughput:
@@ -64,8 +73,8 @@ class Throughput:
         self._db = db if db is not None and not db.dialect.is_sqlite else None
         self._pacing = pacing or SenderPacing()
         self._horizon = horizon
-        # One process (SQLite): the slots and tickets live here.
-        self._next_free: dict[str, float] = {}
+        # One process (SQLite): the cursors and tickets live here.
+        self._cursors: dict[str, tuple[float, float]] = {}
         self._tickets: dict[str, float] = {}
 
     def rate_for(self, sender: str, kind: NumberType | None) -> float | None:
@@ -79,42 +88,34 @@ class Throughput:
             return ALPHA_SENDER_MPS
         return TWILIO_DEFAULT_MPS.get(kind or NumberType.LOCAL, 1.0)
 
-    def _decide(self, slot: float, now: float) -> Reservation:
-        if slot - now <= self._horizon:
-            return Reservation(True, slot - now)
-        return Reservation(False, slot - now)  # the slot is this message's ticket
-
     async def reserve(self, sender: str, kind: NumberType | None, now: datetime, message_sid: str) -> Reservation:
         rate = self.rate_for(sender, kind)
         if rate is None or rate <= 0:
             return GO_NOW
         interval, at = 1.0 / rate, now.timestamp()
         if self._db is None:
-            held = self._tickets.pop(message_sid, None)
-            if held is not None:
-                verdict = use_ticket(held, at, self._horizon)
-                if verdict is not None:
-                    if not verdict.taken:
-                        self._tickets[message_sid] = held
-                    return verdict
-            slot, self._next_free[sender] = take_slot(self._next_free.get(sender, at), at, interval)
-            decision = self._decide(slot, at)
-            if not decision.taken:
-                self._tickets[message_sid] = slot
-            return decision
+            next_at, promised_at = self._cursors.get(sender, (0.0, 0.0))
+            answer, after = decide(Pace(next_at, promised_at, self._tickets.get(message_sid)), at, interval,
+                                   self._horizon)
+            self._cursors[sender] = (after.next_at, after.promised_at)
+            if after.ticket is None:
+                self._tickets.pop(message_sid, None)
+            else:
+                self._tickets[message_sid] = after.ticket
+            return answer
         async with self._db.transaction() as conn:
-            current = (await self._pacing.next_at(conn, sender)).timestamp()  # locks the sender's row
-            held_at = await self._pacing.ticket(conn, message_sid)
-            if held_at is not None:
-                verdict = use_ticket(held_at.timestamp(), at, self._horizon)
-                if verdict is not None:
-                    if verdict.taken:
-                        await self._pacing.use_ticket(conn, message_sid)
-                    return verdict
+            next_moment, promised_moment = await self._pacing.cursors(conn, sender)  # locks the sender's row
+            held = await self._pacing.ticket(conn, message_sid)
+            before = Pace(next_moment.timestamp(), promised_moment.timestamp(), held.timestamp() if held else None)
+            answer, after = decide(before, at, interval, self._horizon)
+            if (after.next_at, after.promised_at) != (before.next_at, before.promised_at):
+                await self._pacing.set_cursors(conn, sender, _moment(after.next_at), _moment(after.promised_at))
+            if after.ticket is None and held is not None:
                 await self._pacing.use_ticket(conn, message_sid)
-            slot, new_next = take_slot(current, at, interval)
-            await self._pacing.set_next_at(conn, sender, datetime.fromtimestamp(new_next, UTC))
-            decision = self._decide(slot, at)
-            if not decision.taken:
-                await self._pacing.give_ticket(conn, message_sid, datetime.fromtimestamp(slot, UTC))
-            return decision
+            elif after.ticket is not None and after.ticket != before.ticket:
+                await self._pacing.give_ticket(conn, message_sid, _moment(after.ticket))
+            return answer
+
+
+def _moment(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

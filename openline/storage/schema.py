@@ -460,7 +460,8 @@ sender_pacing = Table(
     "sender_pacing",
     metadata,
     Column("sender", String(64), primary_key=True),
-    Column("next_at", UtcDateTime, nullable=False),
+    Column("next_at", UtcDateTime, nullable=False),  # the earliest next actual send
+    Column("promised_at", UtcDateTime, nullable=False),  # slots up to here are promised to tickets
 )
 
 # A slot promised to one queued message (it comes back at slot_at and sends without queueing again).

@@ -14,6 +14,7 @@ def upgrade() -> None:
         "sender_pacing",
         sa.Column("sender", sa.String(64), primary_key=True),
         sa.Column("next_at", sa.DateTime(), nullable=False),
+        sa.Column("promised_at", sa.DateTime(), nullable=False),
     )
     op.create_table(
         "pacing_tickets",
