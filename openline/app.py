@@ -9,10 +9,12 @@ import random
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
@@ -20,6 +22,7 @@ from openline.api import accounts_v1, email_sandbox, lookups_v2, messaging_v1, m
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
+from openline.api.observe import RequestTimer
 from openline.api.products import PRODUCTS, SENDGRID, ProductRouter
 from openline.api.sendgrid import framework as sendgrid_framework
 from openline.api.sendgrid import mail as sendgrid_mail
@@ -39,7 +42,8 @@ from openline.services.accounts import AccountService, BootstrapResult
 from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator, FailureThrottle
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
-from openline.services.carriers import Carrier
+from openline.services.carriers import BindOwnership, Carrier
+from openline.services.cluster import ClusterBinds
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
 from openline.services.email_admin import EmailAdmin
@@ -53,6 +57,7 @@ from openline.services.insight import InsightService
 from openline.services.lookup import LookupService
 from openline.services.messaging import DISPATCH, MessagingService
 from openline.services.messaging_services import MessagingServiceAdmin
+from openline.services.metrics import Metrics
 from openline.services.numbers import ApplicationService, PhoneNumberService
 from openline.services.queue import Wakeup
 from openline.services.routing import Router as MessageRouter
@@ -65,9 +70,11 @@ from openline.services.verify import Verifier
 from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
 from openline.storage import jobs, migrate
-from openline.storage.blobs import BlobStore, DatabaseBlobStore, FileBlobStore
+from openline.storage.blobs import BlobStore, DatabaseBlobStore, FileBlobStore, shared_secret
 from openline.storage.database import Database
 from openline.storage.dialect import SqliteOptions
+from openline.storage.locks import AdvisoryLocks
+from openline.storage.notify import JobNotifications
 from openline.storage.repositories import (
     AccountRepository,
     ApiKeyRepository,
@@ -136,13 +143,32 @@ def prepare_schema(settings: Settings, *, migrate_now: bool) -> migrate.SchemaSt
         engine.dispose()
 
 
+MASTER_KEY_BLOB = "keys/master"
+
+
 def load_master_key(settings: Settings) -> bytes:
+    """OPENLINE_SECRET_KEY if set. Otherwise the embedded default keeps a generated key in the data
+    dir; a PostgreSQL cluster keeps it in the database, so that every process on every machine
+    encrypts and decrypts alike (the first process to start creates it)."""
     if settings.secret_key is not None:
         try:
             return parse_master_key(settings.secret_key.get_secret_value())
         except ValueError as exc:
             raise StartupError(f"secret_key (OPENLINE_SECRET_KEY): {exc}") from None
     path = settings.data_dir / MASTER_KEY_FILE
+    dialect = dialects.resolve(settings.resolved_database_url)
+    if not dialect.is_sqlite:
+        # A key file left by an earlier single-machine run is adopted, so its data stays readable.
+        candidate = path.read_text().strip() if path.exists() else new_master_key().hex()
+        engine = dialects.create_sync(dialect, sqlite_options(settings))
+        try:
+            stored = shared_secret(engine, MASTER_KEY_BLOB, candidate.encode())
+        finally:
+            engine.dispose()
+        try:
+            return parse_master_key(stored.decode())
+        except ValueError as exc:
+            raise StartupError(f"the master key stored in the database: {exc}") from None
     if path.exists():
         try:
             return parse_master_key(path.read_text())
@@ -173,11 +199,26 @@ class Openline:
     closers: list[Callable[[], Awaitable[None]]]
     links: list[SmppClient] = field(default_factory=list)
     listeners: list[InboundSmtpServer] = field(default_factory=list)  # inbound SMTP (email parse)
+    metrics: Metrics = field(default_factory=Metrics)
+    notifications: JobNotifications | None = None
+    locks: AdvisoryLocks | None = None
+    timed: RequestTimer | None = None  # the ASGI app to serve: the router, timed for /metrics
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def runs_api(self) -> bool:
+        return self.settings.role in ("api", "all")
+
+    @property
+    def runs_workers(self) -> bool:
+        return self.settings.role in ("worker", "all")
 
     async def bootstrap(self) -> BootstrapResult | None:
         token = self.settings.auth_token.get_secret_value().lower() if self.settings.auth_token else None
-        return await self.services.accounts.bootstrap(self.settings.account_sid, token)
+        try:
+            return await self.services.accounts.bootstrap(self.settings.account_sid, token)
+        except IntegrityError:  # another process of the cluster created it at the same moment
+            return await self.services.accounts.bootstrap(self.settings.account_sid, token)
 
     def bound_to(self, base_url: str) -> None:
         self.asgi.bound_to(base_url)
@@ -185,12 +226,17 @@ class Openline:
             self.urls.set(base_url)
 
     async def start_workers(self) -> None:
+        """Start the job pools and carrier binds (roles worker and all; api runs none)."""
+        if not self.runs_workers:
+            return
         if self.db.dialect.is_sqlite:
             # One process owns the embedded database: leases left by a crashed run are ours.
             async with self.db.transaction() as conn:
                 released = await jobs.release_all_leases(conn)
             if released:
                 log.info("resuming %d jobs interrupted by the last shutdown", released)
+        if self.notifications is not None:
+            await self.notifications.start()
         self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
         for link in self.links:
             await link.start()
@@ -202,6 +248,8 @@ class Openline:
             await listener.stop()
         for link in self.links:  # graceful unbind first: receipts still arriving get stored
             await link.stop()
+        if self.notifications is not None:
+            await self.notifications.stop()
         for pool in self.pools:
             await pool.stop()
         for task in self._tasks:
@@ -213,13 +261,22 @@ class Openline:
         await self.stop_workers()
         for close in self.closers:
             await close()
+        if self.locks is not None:
+            await self.locks.close()
         await self.db.close()
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Openline:
     sandbox_clock = OffsetClock() if settings.sandbox.clock else None
     clock = clock or sandbox_clock or SystemClock()
-    db = Database.open(settings.resolved_database_url, sqlite_options(settings), settings.database.pool_size)
+    database = settings.database
+    db = Database.open(settings.resolved_database_url, sqlite_options(settings), database.pool_size,
+                       database.max_overflow, database.pool_timeout_seconds)
+    if db.dialect.is_sqlite and settings.role != "all":
+        raise StartupError(f"--role {settings.role} needs PostgreSQL (database_url): an embedded SQLite "
+                           "database belongs to one process, which runs both roles")
+    metrics = Metrics()
+    cluster = not db.dialect.is_sqlite
     secrets = SecretBox(load_master_key(settings))
     urls = PublicUrl(settings.base_url, twilio_urls_for_apps=settings.intercept.enabled)
     wakeup = Wakeup()
@@ -249,7 +306,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     http = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=False,
                              transport=outbound_transport(guard))
     webhook_client = WebhookClient(transport=outbound_transport(guard))
-    caller = WebhookCaller(db, webhook_client, account_repo, WebhookAttemptRepository(), clock)
+    caller = WebhookCaller(db, webhook_client, account_repo, WebhookAttemptRepository(), clock,
+                           metrics.observe_webhook)
     alerts = AlertService(db, AlertRepository(), clock)
     callbacks = StatusCallbacks(db, clock, app_repo, service_repo, caller, alerts, msg.status_callback_attempts)
     messaging = MessagingService(db, clock, msg, wakeup, blobs, message_repo, media_repo, number_repo, app_repo,
@@ -264,7 +322,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     carrier_records = CarrierRecords()
     smpp_events = SmppInbound(db, clock, wakeup, carrier_records, receipts, message_repo, number_repo, inbound,
                               {c.name: c.data_coding == "gsm7-packed" for c in settings.carriers})
-    links = {c.name: SmppClient(c, smpp_events) for c in settings.carriers}
+    # In a cluster each carrier's binds belong to one worker process at a time (advisory lock).
+    locks = AdvisoryLocks(db.dialect) if cluster and settings.carriers and settings.role != "api" else None
+    ownership: BindOwnership | None = ClusterBinds(locks) if locks is not None else None
+    links = {c.name: SmppClient(c, smpp_events, ownership=ownership) for c in settings.carriers}
     carriers: dict[str, Carrier] = {SANDBOX_CARRIER: sandbox}
     for carrier_settings in settings.carriers:
         carriers[carrier_settings.name] = SmppCarrier(carrier_settings, links[carrier_settings.name], db, clock,
@@ -272,14 +333,20 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled)
     dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,
-                            Throughput(msg.throughput, msg.sender_mps), http, account_repo)
+                            Throughput(msg.throughput, msg.sender_mps, db), http, account_repo)
     handsets = Handsets(db, handset_repo, media_repo, inbound, urls)
+    # On PostgreSQL, LISTEN/NOTIFY wakes idle workers when any process enqueues; polling is the fallback.
+    notifications = JobNotifications(db.dialect, wakeup.notify) if cluster else None
+    pool_options: dict[str, Any] = {
+        "lease": timedelta(seconds=settings.workers.lease_seconds), "observer": metrics.observe_job,
+        "idle_poll": settings.workers.notify_poll_interval_seconds if cluster
+        else settings.workers.poll_interval_seconds}
     pools = [
         WorkerPool("dispatch", db, clock, {DISPATCH: dispatcher.dispatch, SANDBOX_DELIVER: sandbox.deliver},
-                   wakeup, concurrency=msg.dispatch_concurrency),
+                   wakeup, concurrency=msg.dispatch_concurrency, **pool_options),
         WorkerPool("webhooks", db, clock, {INBOUND_WEBHOOK: inbound.deliver_webhook,
                                            STATUS_CALLBACK: callbacks.deliver},
-                   wakeup, concurrency=msg.webhook_concurrency),
+                   wakeup, concurrency=msg.webhook_concurrency, **pool_options),
     ]
 
     admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
@@ -320,18 +387,35 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                           *email_sandbox.operations(services, mail)]
     errors_base = settings.base_url
 
+    runs_workers = settings.role in ("worker", "all")
+
     async def health() -> dict[str, Any]:
         async with db.read() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=5)
             # Messages waiting per sender (queued or being sent): what an operator watches.
             depths = await message_repo.queue_depths(conn)
             unmatched = await carrier_records.unmatched_counts(conn)
-        return {"database": db.dialect.name, "queue_depths": depths,
-                "carriers": {name: {**link.metrics(), "unmatched_receipts": unmatched.get(name, 0),
-                                    "receipt_latency_s": smpp_events.receipt_latency(name)}
-                             for name, link in links.items()}}
+        # Bind state is a worker's: an API process has no binds to report.
+        carriers = {name: {**link.metrics(), "unmatched_receipts": unmatched.get(name, 0),
+                           "receipt_latency_s": smpp_events.receipt_latency(name)}
+                    for name, link in links.items()} if runs_workers else {}
+        payload: dict[str, Any] = {"database": db.dialect.name, "role": settings.role, "queue_depths": depths,
+                                   "carriers": carriers}
+        if notifications is not None and runs_workers:
+            payload["job_notifications"] = "listening" if notifications.connected else "reconnecting"
+        return payload
 
-    limiter = ConcurrencyLimiter(settings.api.max_concurrent_requests_per_account)
+    async def render_metrics() -> tuple[bytes, str]:
+        async with db.read() as conn:
+            metrics.snapshot.jobs = await jobs.depths(conn, clock.now())
+            metrics.snapshot.queued_messages = await message_repo.queue_depths(conn)
+        metrics.snapshot.carriers = {name: link.metrics() for name, link in links.items()} if runs_workers else {}
+        metrics.snapshot.notifications_connected = (notifications.connected if notifications is not None
+                                                    and runs_workers else None)
+        return metrics.render()
+
+    limiter = ConcurrencyLimiter(settings.api.max_concurrent_requests_per_account,
+                                 settings.api.max_concurrent_requests)
     products = {
         name: Router(routes=build_routes(product_operations.get(name, []), authenticator, limiter),
                      default=system.not_found)
@@ -346,7 +430,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
         secrets.derive("console sessions"), settings.sandbox.enabled, mail))
-    root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base),
+    root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),
                              Mount("/console", app=console)])
@@ -356,7 +440,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     closers: list[Callable[[], Awaitable[None]]] = [webhook_client.aclose, http.aclose]
     if smtp is not None:
         closers.append(smtp.aclose)
+    if settings.role == "worker":
+        # A worker answers only what operators and load balancers ask it: /health and /metrics.
+        worker_root = Starlette(routes=system.monitoring_routes(health, render_metrics))
+        worker_root.router.default = system.not_found
+        asgi = ProductRouter({name: system.not_found for name in PRODUCTS}, worker_root, errors_base)
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
-                    links=list(links.values()), listeners=listeners)
+                    links=list(links.values()), listeners=listeners, metrics=metrics,
+                    notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request))
 
 

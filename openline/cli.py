@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"openline {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the API and background workers in one process")
+    serve = sub.add_parser("serve", help="run the API and/or the background workers (--role)")
     _common(serve)
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080; 0 picks a free one)")
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     _intercept_port(serve)
     serve.add_argument("--intercept-passthrough", action="store_true", default=None,
                        help="tunnel other hosts through the proxy unchanged instead of refusing them")
+    serve.add_argument("--role", choices=["api", "worker", "all"],
+                       help="api: HTTP only; worker: job pools and carrier binds (plus /health and /metrics); "
+                            "all: both (default)")
 
     migrate_cmd = sub.add_parser("migrate", help="bring the database schema up to date")
     _common(migrate_cmd)
@@ -92,6 +95,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         port=getattr(args, "port", None),
         sandbox={"clock": True} if getattr(args, "sandbox_clock", None) else None,
         intercept=intercept or None,
+        role=getattr(args, "role", None),
     )
 
 

@@ -33,6 +33,10 @@ class DatabaseSettings(BaseModel):
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     pool_size: int = Field(default=10, ge=1, le=500)
+    # PostgreSQL only: connections beyond pool_size under a burst, and how long a request waits
+    # for a connection before it is refused (20429) rather than queued in memory without bound.
+    max_overflow: int = Field(default=10, ge=0, le=500)
+    pool_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
 class ApiSettings(BaseModel):
@@ -42,6 +46,23 @@ class ApiSettings(BaseModel):
     max_concurrent_requests_per_account: int = Field(default=100, ge=1)
     # Failed authentications one client address may make per minute (API and console); 0: no limit.
     auth_failures_per_minute: int = Field(default=30, ge=0)
+    # All accounts together, per process: past it a request answers 20429 at once, so that a slow
+    # database or carrier slows intake instead of piling requests up in memory.
+    max_concurrent_requests: int = Field(default=1000, ge=1)
+
+
+class WorkerSettings(BaseModel):
+    """``[workers]``: how worker processes lease and find jobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A job's lease: a worker that dies (kill -9, lost machine) holds its jobs this long, then
+    # another worker takes them. Longer than the slowest job (an SMPP submit waits response_timeout).
+    lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # Idle workers look for due jobs this often. On PostgreSQL they are woken by LISTEN/NOTIFY as
+    # soon as a job is enqueued anywhere in the cluster; this poll is the fallback.
+    poll_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    notify_poll_interval_seconds: float = Field(default=5.0, gt=0, le=300)
 
 
 class MessagingSettings(BaseModel):
@@ -335,7 +356,11 @@ class Settings(BaseSettings):
     auth_token: SecretStr | None = None
     secret_key: SecretStr | None = None
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    # `serve --role`: "api" answers HTTP only; "worker" runs the job pools and carrier binds (with
+    # /health and /metrics on its port); "all" does both in one process (the embedded default).
+    role: Literal["api", "worker", "all"] = "all"
     database: DatabaseSettings = DatabaseSettings()
+    workers: WorkerSettings = WorkerSettings()
     api: ApiSettings = ApiSettings()
     messaging: MessagingSettings = MessagingSettings()
     sandbox: SandboxSettings = SandboxSettings()

@@ -1,4 +1,4 @@
-"""`openline serve`: one process running the API (and, as they arrive, the workers)."""
+"""`openline serve`: one process running the API, the workers, or both (``--role``)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ async def _run(settings: Settings) -> int:
     try:
         result = await app.bootstrap()
         default = result.account if result else await app.services.accounts.default_account()
-        config = uvicorn.Config(app.asgi, host=settings.host, port=settings.port, log_level=settings.log_level,
+        config = uvicorn.Config(app.timed or app.asgi, host=settings.host, port=settings.port,
+                                log_level=settings.log_level,
                                 access_log=settings.log_level == "debug", lifespan="off", server_header=False,
                                 # Live console streams must not hold up a shutdown.
                                 timeout_graceful_shutdown=5)
@@ -37,8 +38,10 @@ async def _run(settings: Settings) -> int:
         app.bound_to(base)
         lines = [f"Openline is running at {base}",
                  f"  database: {app.db.dialect.name}",
-                 f"  Console:     {base}/console"]
-        if settings.intercept.enabled:
+                 f"  role:     {settings.role}"]
+        if app.runs_api:
+            lines.append(f"  Console:     {base}/console")
+        if settings.intercept.enabled and app.runs_api:
             proxy, proxy_lines = await _start_intercept(settings, app, server)
             lines += proxy_lines
         if default is not None:

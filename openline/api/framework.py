@@ -24,6 +24,7 @@ from openline.api.limits import ConcurrencyLimiter
 from openline.api.params import MAX_BODY_BYTES, Form
 from openline.core.errors import TwilioError
 from openline.services.auth import Authenticator, Principal
+from openline.storage.database import DatabaseBusy
 
 log = logging.getLogger("openline.api")
 
@@ -167,6 +168,8 @@ def build_routes(
                 response = error_response(TwilioError(20503), links.errors_base)
                 response.headers["Retry-After"] = "1"
                 return response
+            except DatabaseBusy:  # no database connection came within database.pool_timeout_seconds
+                return error_response(TwilioError(20429, "The server is busy; retry shortly"), links.errors_base)
             except Exception:
                 log.exception("unhandled error in %s %s", request.method, request.url.path)
                 return error_response(TwilioError(20500), links.errors_base)

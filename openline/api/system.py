@@ -45,8 +45,12 @@ def _error_index(_request: Request) -> Response:
     return HTMLResponse(_PAGE.format(title="Openline error codes", body=body))
 
 
-def routes(health: Callable[[], Awaitable[dict[str, Any]]], openapi: Callable[[], dict[str, Any]],
-           errors_base: str) -> list[Route]:
+Health = Callable[[], Awaitable[dict[str, Any]]]
+MetricsText = Callable[[], Awaitable[tuple[bytes, str]]]
+
+
+def monitoring_routes(health: Health, metrics: MetricsText) -> list[Route]:
+    """/health (JSON) and /metrics (Prometheus text format): what every role answers."""
     async def health_endpoint(_request: Request) -> Response:
         try:
             payload = await health()
@@ -54,6 +58,19 @@ def routes(health: Callable[[], Awaitable[dict[str, Any]]], openapi: Callable[[]
             return json_response({"status": "unavailable", "error": str(exc), "version": __version__}, 503)
         return json_response({"status": "ok", "version": __version__, **payload})
 
+    async def metrics_endpoint(_request: Request) -> Response:
+        try:
+            body, content_type = await metrics()
+        except Exception as exc:  # the database is unreachable: a scrape failure, not a hang
+            return Response(f"# metrics unavailable: {exc}\n", 503, media_type="text/plain")
+        return Response(body, media_type=content_type)
+
+    return [Route("/health", health_endpoint, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"])]
+
+
+def routes(health: Health, openapi: Callable[[], dict[str, Any]], errors_base: str,
+           metrics: MetricsText) -> list[Route]:
     async def openapi_endpoint(_request: Request) -> Response:
         return json_response(openapi())
 
@@ -64,7 +81,7 @@ def routes(health: Callable[[], Awaitable[dict[str, Any]]], openapi: Callable[[]
         return _error_index(request)
 
     return [
-        Route("/health", health_endpoint, methods=["GET"]),
+        *monitoring_routes(health, metrics),
         Route("/openapi.json", openapi_endpoint, methods=["GET"]),
         Route("/docs/errors", error_index, methods=["GET"]),
         Route("/docs/errors/{code}", error_page, methods=["GET"]),

@@ -94,3 +94,19 @@ class SmppEvents(Protocol):
         transport acks only then), or a transient error (ESME_RX_T_APPN) so the SMSC retries.
         """
         ...
+
+
+class BindOwnership(Protocol):
+    """Who may bind a carrier: one process of a cluster at a time, another taking over on failure."""
+
+    async def acquire(self, carrier: str) -> None:
+        """Return once this process owns the carrier's binds (waits while another does)."""
+        ...
+
+    async def held(self, carrier: str) -> bool:
+        """Whether this process still owns them (False: drop the binds now)."""
+        ...
+
+    async def release(self, carrier: str) -> None:
+        """Give them up (graceful stop), so that another process binds at once."""
+        ...

@@ -11,8 +11,8 @@ crash can see: the message would still be re-submitted.)
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 import zlib
 from datetime import datetime
 from decimal import Decimal
@@ -94,7 +94,8 @@ class Dispatcher:
         async with self._db.read() as conn:
             message = await self._messages.get(conn, job.payload["sid"])
             account = await self._accounts.get(conn, message.account_sid) if message else None
-        if message is None or is_final(message.status) or message.status is S.CANCELED:
+        # SENT: handed over already (by a worker whose lease ran out while it worked): never twice.
+        if message is None or is_final(message.status) or message.status in (S.CANCELED, S.SENT):
             async with self._db.transaction() as conn:
                 await jobs.complete(conn, job.id)
             return
@@ -113,9 +114,11 @@ class Dispatcher:
             return
         sender = message.from_addr or ""
         number = await self._number_kind(sender)
-        wait = self._throughput.reserve(sender, number, time.monotonic())
-        if wait > 0:
-            raise RetryLater(wait, f"{sender} is paced")
+        pace = await self._throughput.reserve(sender, number, now, message.sid)
+        if not pace.taken:
+            raise RetryLater(pace.delay, f"{sender} is paced")
+        if pace.delay > 0:  # our slot is a moment away (at most the pacing horizon)
+            await asyncio.sleep(pace.delay)
         if message.max_price is not None:
             price = Decimal(price_for(self._settings, message.to_addr, message.num_segments))
             if -price > Decimal(message.max_price):

@@ -21,13 +21,15 @@ class Wakeup:
     """Tells idle pools that work may be due (a job was enqueued, or the sandbox clock moved)."""
 
     def __init__(self) -> None:
-        self._events: list[asyncio.Event] = []
+        self._events: list[tuple[asyncio.Event, frozenset[str] | None]] = []
 
-    def subscribe(self) -> asyncio.Event:
+    def subscribe(self, kinds: tuple[str, ...] | None = None) -> asyncio.Event:
+        """An event set on every notice, or only on notices for one of ``kinds`` (or for no kind)."""
         event = asyncio.Event()
-        self._events.append(event)
+        self._events.append((event, frozenset(kinds) if kinds is not None else None))
         return event
 
-    def notify(self) -> None:
-        for event in self._events:
-            event.set()
+    def notify(self, kind: str | None = None) -> None:
+        for event, kinds in self._events:
+            if kind is None or kinds is None or kind in kinds:
+                event.set()

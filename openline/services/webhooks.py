@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from openline.core.clock import Clock
@@ -33,8 +33,10 @@ class WebhookCall:
 
 class WebhookCaller:
     def __init__(self, db: Database, client: WebhookSender, accounts: AccountRepository,
-                 attempts: WebhookAttemptRepository, clock: Clock) -> None:
+                 attempts: WebhookAttemptRepository, clock: Clock,
+                 observer: Callable[[str, bool, int | None], None] | None = None) -> None:
         self._db = db
+        self._observer = observer  # (purpose, ok, HTTP status): the metrics' webhook outcomes
         self._client = client
         self._accounts = accounts
         self._attempts = attempts
@@ -45,9 +47,12 @@ class WebhookCaller:
         async with self._db.read() as conn:
             account = await self._accounts.get(conn, call.account_sid)
         token = account.auth_token if account else ""
-        return await self._client.send(WebhookRequest(
+        result = await self._client.send(WebhookRequest(
             url=call.url, method=call.method, params=call.params, auth_token=token,
             idempotency_token=call.idempotency_token))
+        if self._observer is not None:
+            self._observer(call.purpose, result.ok, result.status_code)
+        return result
 
     async def record(self, conn: Conn, call: WebhookCall, result: WebhookResult) -> None:
         params = json.dumps(list(call.params))

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.dialects import postgresql
 
 from openline.storage import schema
 from openline.storage.database import Database
@@ -114,3 +115,18 @@ class DatabaseBlobStore:
         async with self.db.transaction() as conn:
             result = await conn.execute(delete(table).where(table.c.key == _check(key)))
         return bool(result.rowcount)
+
+
+def shared_secret(engine: Engine, key: str, candidate: bytes) -> bytes:
+    """The secret stored under ``key`` in the blobs table, storing ``candidate`` if there is none.
+
+    Start-up code (synchronous, PostgreSQL): processes starting at the same moment all end up
+    with the one value that won (INSERT ... ON CONFLICT DO NOTHING, then read it back).
+    """
+    table = schema.blobs
+    with engine.begin() as conn:
+        conn.execute(postgresql.insert(table).values(
+            key=_check(key), data=candidate, content_type="application/octet-stream",
+            date_created=datetime.now(UTC)).on_conflict_do_nothing(index_elements=["key"]))
+        stored = conn.execute(select(table.c.data).where(table.c.key == key)).scalar_one()
+    return bytes(stored)

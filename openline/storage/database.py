@@ -9,6 +9,8 @@ Two implementations behind one interface (``transaction()``, ``read()``, ``close
   writer in another process, up to busy_timeout) and COMMIT (fsync). One writer at a time,
   queued in-process; readers have their own connections and never wait for the writer (WAL).
 * PostgreSQL: SQLAlchemy's asyncio engine over psycopg 3, a pooled connection per transaction.
+  A caller that gets no connection within the pool timeout gets :class:`DatabaseBusy` (the API
+  answers 20429): waiting longer would only pile requests up in memory.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, CursorResult, Engine, RootTransaction, create_engine
 from sqlalchemy.engine import Dialect as SqlDialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.pool import NullPool
 
@@ -35,6 +38,10 @@ MAX_SQLITE_READERS = 32  # concurrent read transactions; each holds one connecti
 # a steady stream of writers still gets its data on disk within a few milliseconds.
 MAX_GROUP_COMMIT = 256
 MAX_GROUP_AGE = 0.005
+
+
+class DatabaseBusy(Exception):
+    """No database connection became free in time (the pool is exhausted)."""
 
 
 class Conn(Protocol):
@@ -110,11 +117,12 @@ class Database(abc.ABC):
     dialect: Dialect
 
     @staticmethod
-    def open(database_url: str, sqlite: SqliteOptions | None = None, pool_size: int = 10) -> Database:
+    def open(database_url: str, sqlite: SqliteOptions | None = None, pool_size: int = 10,
+             max_overflow: int | None = None, pool_timeout: float = 30.0) -> Database:
         dialect = dialects.resolve(database_url)
         if dialect.is_sqlite:
             return SqliteDatabase(dialect, sqlite or SqliteOptions())
-        return PostgresDatabase(dialect, dialects.create_async(dialect, pool_size))
+        return PostgresDatabase(dialect, dialects.create_async(dialect, pool_size, max_overflow, pool_timeout))
 
     @abc.abstractmethod
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
@@ -261,13 +269,27 @@ class PostgresDatabase(Database):
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
-        async with self.engine.begin() as conn:
-            yield _AsyncConnection(conn)
+        entered = False
+        try:
+            async with self.engine.begin() as conn:
+                entered = True
+                yield _AsyncConnection(conn)
+        except PoolTimeout:
+            if entered:
+                raise
+            raise DatabaseBusy("no database connection became free within the pool timeout") from None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
-        async with self.engine.connect() as conn, conn.begin():
-            yield _AsyncConnection(conn)
+        entered = False
+        try:
+            async with self.engine.connect() as conn, conn.begin():
+                entered = True
+                yield _AsyncConnection(conn)
+        except PoolTimeout:
+            if entered:
+                raise
+            raise DatabaseBusy("no database connection became free within the pool timeout") from None
 
     async def close(self) -> None:
         await self.engine.dispose()

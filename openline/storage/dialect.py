@@ -78,11 +78,14 @@ def install_sqlite_pragmas(sync_engine: Engine, options: SqliteOptions) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_async(dialect: Dialect, pool_size: int = 10) -> AsyncEngine:
+def create_async(dialect: Dialect, pool_size: int = 10, max_overflow: int | None = None,
+                 pool_timeout: float = 30.0) -> AsyncEngine:
     """PostgreSQL's asyncio engine (SQLite runs on the stdlib driver: see storage.database)."""
     if dialect.is_sqlite:
         raise ValueError("SQLite is served by SqliteDatabase, not an asyncio engine")
-    return create_async_engine(dialect.async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(dialect.async_url, pool_size=pool_size,
+                               max_overflow=pool_size if max_overflow is None else max_overflow,
+                               pool_timeout=pool_timeout, pool_pre_ping=True)
 
 
 def create_sync(dialect: Dialect, sqlite: SqliteOptions) -> Engine:

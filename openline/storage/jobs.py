@@ -4,6 +4,11 @@ A job is a row. Enqueueing happens in the same transaction as the state change t
 (the outbox pattern), so a committed change always has its follow-up work on disk. Workers
 claim due rows by setting a lease; a worker that dies loses its lease when it runs out and
 another worker takes the job. Finished jobs are deleted; jobs out of attempts stay, marked dead.
+
+On PostgreSQL an enqueue also NOTIFYs ``openline_jobs``: delivered to every listening process
+when (and only if) the enqueueing transaction commits, so idle workers anywhere wake at once.
+Completing a job deletes its row; if the row is gone, another worker finished the job after our
+lease ran out, and :class:`LeaseLost` rolls back our copy of the effects (exactly once).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, or_, select, text, update
 
 from openline.storage import schema
 from openline.storage.database import Conn
@@ -22,6 +27,14 @@ from openline.storage.fastpath import Prepared
 jobs = schema.jobs
 _INSERT = Prepared(insert(jobs))
 _DELETE = Prepared(delete(jobs).where(jobs.c.id == bindparam("p_id")))
+NOTIFY_CHANNEL = "openline_jobs"
+# The payload is the job's kind, so that only pools running that kind wake; identical notices
+# in one transaction are folded into one by PostgreSQL.
+_NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', :kind)")
+
+
+class LeaseLost(Exception):
+    """The job was finished by another worker (our lease had run out): undo this attempt."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,8 @@ async def enqueue(
     await conn.execute(_INSERT, {
         "kind": kind, "payload": json.dumps(payload, separators=(",", ":")), "run_at": run_at, "attempts": 0,
         "max_attempts": max_attempts, "dead": False, "date_created": now})
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_NOTIFY, {"kind": kind})
 
 
 def _due(kinds: tuple[str, ...], now: datetime) -> Any:
@@ -71,7 +86,9 @@ async def claim(
 
 
 async def complete(conn: Conn, job_id: int) -> None:
-    await conn.execute(_DELETE, {"p_id": job_id})
+    result = await conn.execute(_DELETE, {"p_id": job_id})
+    if result.rowcount == 0:
+        raise LeaseLost(f"job {job_id} was already finished by another worker")
 
 
 async def retry(conn: Conn, job: Job, run_at: datetime, error: str) -> bool:
@@ -98,9 +115,28 @@ async def release_all_leases(conn: Conn) -> int:
     return int(result.rowcount or 0)
 
 
-async def next_due(conn: Conn, kinds: tuple[str, ...]) -> datetime | None:
-    value = (await conn.execute(select(func.min(jobs.c.run_at)).where(
+async def next_due(conn: Conn, kinds: tuple[str, ...], now: datetime | None = None) -> datetime | None:
+    """When the next job becomes claimable: its run_at, or the end of the lease another worker
+    holds on it (without ``now``, leases are ignored)."""
+    due: Any = jobs.c.run_at
+    if now is not None:
+        leased = and_(jobs.c.lease_until.is_not(None), jobs.c.lease_until > now, jobs.c.lease_until > jobs.c.run_at)
+        due = case((leased, jobs.c.lease_until), else_=jobs.c.run_at)
+    value = (await conn.execute(select(func.min(due)).where(
         jobs.c.dead.is_(False), jobs.c.kind.in_(kinds)))).scalar()
     return value if isinstance(value, datetime) else None
+
+
+async def depths(conn: Conn, now: datetime) -> dict[str, dict[str, int]]:
+    """Per kind: jobs due and waiting, leased (running), scheduled later, and dead."""
+    state = case((jobs.c.dead.is_(True), "dead"),
+                 (and_(jobs.c.lease_until.is_not(None), jobs.c.lease_until > now), "running"),
+                 (jobs.c.run_at <= now, "due"), else_="later")
+    out: dict[str, dict[str, int]] = {}
+    rows = await conn.execute(select(jobs.c.kind, state, func.count()).group_by(jobs.c.kind, state))
+    for row in rows:
+        kind, which, count = list(row)
+        out.setdefault(kind, {"due": 0, "running": 0, "later": 0, "dead": 0})[which] = int(count)
+    return out
 
 

@@ -458,3 +458,20 @@ inbound_parts = Table(
 )
 
 from openline.storage import schema_email as _email  # noqa: E402,F401  (email tables, same metadata)
+
+# When each paced sender may send next (GCRA), shared by every worker process: see storage/pacing.py.
+sender_pacing = Table(
+    "sender_pacing",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("next_at", UtcDateTime, nullable=False),  # the earliest next actual send
+    Column("promised_at", UtcDateTime, nullable=False),  # slots up to here are promised to tickets
+)
+
+# A slot promised to one queued message (it comes back at slot_at and sends without queueing again).
+pacing_tickets = Table(
+    "pacing_tickets",
+    metadata,
+    Column("message_sid", String(34), primary_key=True),
+    Column("slot_at", UtcDateTime, nullable=False),
+)

@@ -28,6 +28,11 @@ returns: a receipt or MO is acknowledged once the service has stored it. If on_d
 answer ESME_RX_T_APPN (§5.1.3, temporary), so the SMSC delivers again. Unanswered inbound
 requests are bounded by the session's inbound window (beyond it, ESME_RTHROTTLED).
 
+In a cluster (PostgreSQL) a :class:`~openline.services.carriers.BindOwnership` decides which
+worker process binds: the others stand by (state ``standby``) and one takes over when the owner
+dies. The owner re-checks its ownership every OWNERSHIP_CHECK seconds and drops its binds at once
+when it lost it, so the SMSC never sees more binds (or a bigger window) than one process opens.
+
 ``stop`` unbinds gracefully (§4.2): no new submits, in-flight ones get up to ``response_timeout``
 (at most STOP_WAIT_MAX) to finish, stored deliveries get their answers, then unbind, unbind_resp
 (same bound), close.
@@ -61,7 +66,7 @@ from openline.codecs.smpp import (
 )
 from openline.codecs.smpp.status import describe_status
 from openline.config import SmppCarrierSettings
-from openline.services.carriers import LinkDown, SmppEvents
+from openline.services.carriers import BindOwnership, LinkDown, SmppEvents
 from openline.transports.smpp_link import MAX_TIMEOUTS_IN_A_ROW, BindKind, LinkState, LinkStats, SmppConnection
 
 __all__ = ["DELIVER_CONCURRENCY", "MAX_TIMEOUTS_IN_A_ROW", "LinkState", "SmppClient", "status_name"]
@@ -72,6 +77,7 @@ DELIVER_CONCURRENCY: Final = 32  # on_deliver calls running at once (each holds 
 JITTER: Final = 0.2  # reconnect delays vary by ±20 % so many ESMEs do not reconnect in step
 STOP_WAIT_MAX: Final = 5.0  # stop(): longest wait for in-flight responses, and for unbind_resp
 INTERFACE_VERSION: Final = 0x34  # §5.2.4: "SMPP version 3.4"
+OWNERSHIP_CHECK: Final = 2.0  # seconds between checks that this process still owns the binds
 
 _BIND_PDUS: Final = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}
 _BIND_NAMES: Final = {"trx": "transceiver", "tx": "transmitter", "rx": "receiver"}
@@ -115,6 +121,7 @@ class SmppClient:
         *,
         rng: random.Random | None = None,
         deliver_concurrency: int = DELIVER_CONCURRENCY,
+        ownership: BindOwnership | None = None,
     ) -> None:
         self.settings = settings
         self.events = events
@@ -143,6 +150,9 @@ class SmppClient:
         self._bound_event = asyncio.Event()
         self._started = False
         self._stopped = False
+        self._ownership = ownership
+        self._owner_task: asyncio.Task[None] | None = None
+        self.owner = ownership is None  # without a cluster, this process is the only one
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -151,8 +161,43 @@ class SmppClient:
         if self._started:
             return
         self._started = True
+        if self._ownership is None:
+            self._start_supervisors()
+        else:
+            self._owner_task = asyncio.create_task(self._own(self._ownership), name=f"smpp-{self.name}-owner")
+
+    def _start_supervisors(self) -> None:
         for kind in self._kinds:
             self._supervisors[kind] = asyncio.create_task(self._supervise(kind), name=f"smpp-{self.name}-{kind}")
+
+    async def _own(self, ownership: BindOwnership) -> None:
+        """Bind only while this process owns the carrier; drop the binds as soon as it does not."""
+        while not self._stopped:
+            await ownership.acquire(self.name)
+            if self._stopped:
+                break
+            self.owner = True
+            log.info("smpp %s: this process owns the carrier's binds", self.name)
+            self._start_supervisors()
+            while not self._stopped and await ownership.held(self.name):
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(OWNERSHIP_CHECK):
+                        await self._stop_event.wait()
+            if self._stopped:
+                break
+            self.owner = False
+            log.warning("smpp %s: lost ownership of the binds (database unreachable); dropping them", self.name)
+            self.stats.error("bind ownership lost")
+            tasks = list(self._supervisors.values())
+            self._supervisors.clear()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._bound_event.clear()
+            for link in self._links.values():
+                if not link.closed.done():
+                    link.abort("bind ownership lost")
+            self._links.clear()
 
     async def stop(self) -> None:
         """Graceful unbind: stop taking submits, let in-flight ones finish, unbind, close."""
@@ -181,6 +226,13 @@ class SmppClient:
             if not link.closed.done():
                 link.abort("stopped")
             link.state = LinkState.STOPPED
+        if self._owner_task is not None:
+            self._owner_task.cancel()
+            await asyncio.gather(self._owner_task, return_exceptions=True)
+        if self._ownership is not None and self.owner:
+            with contextlib.suppress(Exception):  # the lock goes with our session anyway
+                await self._ownership.release(self.name)
+            self.owner = False
 
     async def wait_bound(self, timeout: float | None = None) -> None:
         """Until submits can go out (raises TimeoutError); for start-up and tests."""
@@ -360,12 +412,15 @@ class SmppClient:
         def state_of(link: SmppConnection | None) -> str:
             if self._stopped:
                 return LinkState.STOPPED.value
+            if not self.owner:
+                return "standby"  # another process of the cluster owns the binds
             return LinkState.DISCONNECTED.value if link is None else link.state.value
 
         return {
             "carrier": self.name,
             "state": state_of(tx),
             "bind_mode": self.settings.bind_mode,
+            "owner": self.owner,
             "bound_since": tx.bound_since if tx is not None and tx.state is LinkState.BOUND else None,
             "links": {
                 kind: {"state": state_of(link),

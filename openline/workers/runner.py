@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
@@ -19,11 +20,14 @@ from openline.core.clock import Clock
 from openline.services.queue import RetryLater, Wakeup
 from openline.storage import jobs
 from openline.storage.database import Database
-from openline.storage.jobs import Job
+from openline.storage.jobs import Job, LeaseLost
 
 log = logging.getLogger("openline.workers")
 
 Handler = Callable[[Job], Awaitable[None]]
+# Told of every finished attempt: (kind, outcome "ok" | "retry" | "failed" | "lease_lost",
+# seconds from due to done, seconds the handler ran): the metrics' job latency.
+JobObserver = Callable[[str, str, float, float], None]
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
@@ -34,18 +38,19 @@ class WorkerPool:
     def __init__(
         self, name: str, db: Database, clock: Clock, handlers: Mapping[str, Handler], wakeup: Wakeup, *,
         concurrency: int = 32, lease: timedelta = timedelta(seconds=60), idle_poll: float = 1.0,
-        retry_base: float = 1.0,
+        retry_base: float = 1.0, observer: JobObserver | None = None,
     ) -> None:
         self.name = name
         self._db = db
         self._clock = clock
         self._handlers = dict(handlers)
         self._kinds = tuple(self._handlers)
-        self._wake = wakeup.subscribe()
+        self._wake = wakeup.subscribe(self._kinds)
         self._concurrency = concurrency
         self._lease = lease
         self._idle_poll = idle_poll
         self._retry_base = retry_base
+        self._observer = observer
         self._owner = f"{name}-{secrets.token_hex(4)}"
         self._running: set[asyncio.Task[None]] = set()
         self._stopping = False
@@ -77,7 +82,7 @@ class WorkerPool:
         timeout = self._idle_poll
         try:
             async with self._db.read() as conn:
-                due = await jobs.next_due(conn, self._kinds)
+                due = await jobs.next_due(conn, self._kinds, self._clock.now())
             if due is not None:
                 timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
         except Exception:
@@ -93,18 +98,26 @@ class WorkerPool:
 
     async def _execute(self, job: Job) -> None:
         handler = self._handlers[job.kind]
+        started = time.monotonic()
+        outcome = "ok"
         try:
             await handler(job)
+        except LeaseLost:  # another worker finished it after our lease ran out; ours was rolled back
+            outcome = "lease_lost"
+            log.info("%s: job %s %d was finished elsewhere", self.name, job.kind, job.id)
         except RetryLater as later:
+            outcome = "retry"
             await self._reschedule(job, later.delay, str(later), counts=False)
         except Exception as exc:
+            outcome = "failed"
             log.warning("%s: job %s %d failed (attempt %d/%d): %r", self.name, job.kind, job.id, job.attempts,
                         job.max_attempts, exc)
             await self._reschedule(job, backoff(job.attempts, self._retry_base), repr(exc), counts=True)
-        else:
-            return
         finally:
             self._wake.set()
+            if self._observer is not None:
+                ran = time.monotonic() - started
+                self._observer(job.kind, outcome, (self._clock.now() - job.run_at).total_seconds(), ran)
 
     async def _reschedule(self, job: Job, delay: float, error: str, counts: bool) -> None:
         try:
