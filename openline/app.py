@@ -15,7 +15,16 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
-from openline.api import lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
+from openline.api import (
+    conversations_config_v1,
+    conversations_v1,
+    lookups_v2,
+    messaging_v1,
+    monitor_v1,
+    openapi,
+    system,
+    verify_v2,
+)
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
@@ -34,6 +43,9 @@ from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import Carrier
+from openline.services.conversation_admin import ConversationAdmin
+from openline.services.conversation_events import CONVERSATION_EVENT, ConversationEvents
+from openline.services.conversations import CONVERSATION_INBOUND, CONVERSATION_TIMER, Conversations
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
 from openline.services.insight import InsightService
@@ -62,6 +74,7 @@ from openline.storage.repositories import (
     IncomingPhoneNumberRepository,
 )
 from openline.storage.repositories.carriers import CarrierRecords
+from openline.storage.repositories.conversations import ConversationRepositories
 from openline.storage.repositories.insight import InsightRepositories
 from openline.storage.repositories.messaging import (
     AlertRepository,
@@ -223,8 +236,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     callbacks = StatusCallbacks(db, clock, app_repo, service_repo, caller, alerts, msg.status_callback_attempts)
     messaging = MessagingService(db, clock, msg, wakeup, blobs, message_repo, media_repo, number_repo, app_repo,
                                  service_repo, sender_repo, opt_out_repo, callbacks)
+    # Conversations ride on the SMS pipeline: copies go out through `messaging`, and inbound
+    # messages from bound addresses are routed to conversations instead of the SmsUrl.
+    conv_repos = ConversationRepositories()
+    conv_admin = ConversationAdmin(db, clock, conv_repos, number_repo, service_repo)
+    conv_events = ConversationEvents(db, clock, conv_repos, caller, alerts)
+    conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, messaging, number_repo,
+                                  account_repo, service_repo, media_repo, message_repo, urls)
     inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
-                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts)
+                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts, router=conversations)
     receipts = Receipts(clock, message_repo, callbacks)
     handset_repo = HandsetRepository()
     sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
@@ -247,7 +267,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         WorkerPool("dispatch", db, clock, {DISPATCH: dispatcher.dispatch, SANDBOX_DELIVER: sandbox.deliver},
                    wakeup, concurrency=msg.dispatch_concurrency),
         WorkerPool("webhooks", db, clock, {INBOUND_WEBHOOK: inbound.deliver_webhook,
-                                           STATUS_CALLBACK: callbacks.deliver},
+                                           STATUS_CALLBACK: callbacks.deliver,
+                                           CONVERSATION_EVENT: conv_events.deliver,
+                                           CONVERSATION_INBOUND: conversations.deliver_inbound,
+                                           CONVERSATION_TIMER: conversations.run_timer},
                    wakeup, concurrency=msg.webhook_concurrency),
     ]
 
@@ -262,6 +285,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         "monitor": monitor_v1.operations(services, alerts),
         "verify": verify_v2.operations(services, verifier),
         "lookups": lookups_v2.operations(services, lookup),
+        "conversations": [*conversations_v1.operations(conv_admin, conversations),
+                          *conversations_config_v1.operations(conv_admin)],
     }
     sandbox_operations = sandbox_api.operations(services, handsets, sandbox_clock, wakeup)
     errors_base = settings.base_url
