@@ -271,13 +271,13 @@ def operations(admin: ConversationAdmin) -> list[Operation]:
     sc = f"{s}/{{ChatServiceSid}}/Configuration"
     a = "/v1/Configuration/Addresses"
     ops = [
-        Operation("POST", s, create_service, "CreateService", "Create a conversation service", 201,
+        Operation("POST", s, create_service, "CreateConversationService", "Create a conversation service", 201,
                   "conversation_service", parameters=("FriendlyName",), tags=svc_tags),
-        Operation("GET", s, list_services, "ListService", "List conversation services",
+        Operation("GET", s, list_services, "ListConversationService", "List conversation services",
                   schema="conversation_service", list_key="services", parameters=PAGING, tags=svc_tags),
-        Operation("GET", f"{s}/{{Sid}}", fetch_service, "FetchService", "Fetch a conversation service",
+        Operation("GET", f"{s}/{{Sid}}", fetch_service, "FetchConversationService", "Fetch a conversation service",
                   schema="conversation_service", tags=svc_tags),
-        Operation("DELETE", f"{s}/{{Sid}}", delete_service, "DeleteService",
+        Operation("DELETE", f"{s}/{{Sid}}", delete_service, "DeleteConversationService",
                   "Delete a conversation service and everything in it", 204, tags=svc_tags),
         Operation("GET", "/v1/Configuration", fetch_config, "FetchConfiguration",
                   "The account's Conversations configuration", schema="conversation_configuration", tags=cfg_tags),
