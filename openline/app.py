@@ -45,7 +45,9 @@ from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import Carrier
 from openline.services.conversation_admin import ConversationAdmin
 from openline.services.conversation_events import CONVERSATION_EVENT, ConversationEvents
-from openline.services.conversations import CONVERSATION_INBOUND, CONVERSATION_TIMER, Conversations
+from openline.services.conversation_inbound import CONVERSATION_INBOUND, ConversationInbound
+from openline.services.conversation_messages import ConversationMessages
+from openline.services.conversations import CONVERSATION_TIMER, Conversations
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.inbound import INBOUND_WEBHOOK, InboundService
 from openline.services.insight import InsightService
@@ -241,10 +243,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     conv_repos = ConversationRepositories()
     conv_admin = ConversationAdmin(db, clock, conv_repos, number_repo, service_repo)
     conv_events = ConversationEvents(db, clock, conv_repos, caller, alerts)
-    conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, messaging, number_repo,
-                                  account_repo, service_repo, media_repo, message_repo, urls)
+    conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, number_repo, service_repo)
+    conv_messages = ConversationMessages(db, clock, wakeup, conv_repos, conversations, conv_events, messaging,
+                                         media_repo, urls)
+    conv_inbound = ConversationInbound(db, clock, wakeup, conv_repos, conv_admin, conversations, conv_messages,
+                                       conv_events, account_repo, media_repo, message_repo)
     inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
-                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts, router=conversations)
+                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts, router=conv_inbound)
     receipts = Receipts(clock, message_repo, callbacks)
     handset_repo = HandsetRepository()
     sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
@@ -269,7 +274,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         WorkerPool("webhooks", db, clock, {INBOUND_WEBHOOK: inbound.deliver_webhook,
                                            STATUS_CALLBACK: callbacks.deliver,
                                            CONVERSATION_EVENT: conv_events.deliver,
-                                           CONVERSATION_INBOUND: conversations.deliver_inbound,
+                                           CONVERSATION_INBOUND: conv_inbound.deliver_inbound,
                                            CONVERSATION_TIMER: conversations.run_timer},
                    wakeup, concurrency=msg.webhook_concurrency),
     ]
@@ -285,7 +290,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         "monitor": monitor_v1.operations(services, alerts),
         "verify": verify_v2.operations(services, verifier),
         "lookups": lookups_v2.operations(services, lookup),
-        "conversations": [*conversations_v1.operations(conv_admin, conversations),
+        "conversations": [*conversations_v1.operations(conv_admin, conversations, conv_messages),
                           *conversations_config_v1.operations(conv_admin)],
     }
     sandbox_operations = sandbox_api.operations(services, handsets, sandbox_clock, wakeup)

@@ -29,7 +29,8 @@ from openline.core.conversations import (
 from openline.core.dates import iso8601, parse_filter_date
 from openline.core.errors import TwilioError
 from openline.services.conversation_admin import ConversationAdmin
-from openline.services.conversations import Conversations, MessageView
+from openline.services.conversation_messages import ConversationMessages, MessageView
+from openline.services.conversations import Conversations
 
 PAGING = ("PageSize", "Page", "PageToken")
 
@@ -185,7 +186,7 @@ def _webhook_values(form: Form) -> dict[str, Any]:
     return values
 
 
-def operations(admin: ConversationAdmin, convs: Conversations) -> list[Operation]:
+def operations(admin: ConversationAdmin, convs: Conversations, messages: ConversationMessages) -> list[Operation]:
     async def service(call: Call) -> ChatService:
         return await admin.service(principal(call).account, call.params.get("ChatServiceSid"))
 
@@ -252,7 +253,7 @@ def operations(admin: ConversationAdmin, convs: Conversations) -> list[Operation
 
     async def add_message(call: Call) -> Any:
         svc = await service(call)
-        view = await convs.add_message(principal(call).account, svc, conv(call),
+        view = await messages.add_message(principal(call).account, svc, conv(call),
                                        read_fields(call.form, MESSAGE_FIELDS), webhooks_enabled(call))
         return json_response(message_json(call, view), 201)
 
@@ -261,31 +262,31 @@ def operations(admin: ConversationAdmin, convs: Conversations) -> list[Operation
         if order not in ("asc", "desc"):
             raise TwilioError(20001, "Order must be asc or desc")
         paging = PageRequest(call)
-        page = await convs.messages(await service(call), conv(call), paging.size, paging.cursor, order == "asc")
+        page = await messages.messages(await service(call), conv(call), paging.size, paging.cursor, order == "asc")
         return json_response(paging.envelope_meta("messages", [message_json(call, m) for m in page.items], page))
 
     async def fetch_message(call: Call) -> Any:
-        return json_response(message_json(call, await convs.message(await service(call), conv(call),
+        return json_response(message_json(call, await messages.message(await service(call), conv(call),
                                                                      call.path("Sid"))))
 
     async def update_message(call: Call) -> Any:
-        view = await convs.update_message(await service(call), conv(call), call.path("Sid"),
+        view = await messages.update_message(await service(call), conv(call), call.path("Sid"),
                                           read_fields(call.form, MESSAGE_UPDATE_FIELDS), webhooks_enabled(call))
         return json_response(message_json(call, view))
 
     async def remove_message(call: Call) -> Any:
-        await convs.remove_message(await service(call), conv(call), call.path("Sid"), webhooks_enabled(call))
+        await messages.remove_message(await service(call), conv(call), call.path("Sid"), webhooks_enabled(call))
         return empty_response()
 
     async def list_receipts(call: Call) -> Any:
         paging = PageRequest(call)
-        page = await convs.receipts(await service(call), conv(call), call.path("MessageSid"), paging.size,
+        page = await messages.receipts(await service(call), conv(call), call.path("MessageSid"), paging.size,
                                     paging.cursor)
         return json_response(paging.envelope_meta("delivery_receipts",
                                                   [receipt_json(call, r) for r in page.items], page))
 
     async def fetch_receipt(call: Call) -> Any:
-        view = await convs.receipt(await service(call), conv(call), call.path("MessageSid"), call.path("Sid"))
+        view = await messages.receipt(await service(call), conv(call), call.path("MessageSid"), call.path("Sid"))
         return json_response(receipt_json(call, view))
 
     # --- scoped webhooks ---------------------------------------------------------------------

@@ -27,7 +27,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openline.core.clock import Clock
-from openline.core.conversations import PRE_EVENT_TIMEOUT_MS, AccountConfig, ChatService, json_list
+from openline.core.conversations import (
+    PRE_EVENT_TIMEOUT_MS,
+    AccountConfig,
+    ChatService,
+    Conversation,
+    ConversationMessage,
+    Participant,
+    Source,
+    json_list,
+)
+from openline.core.dates import iso8601
 from openline.services.alerts import AlertService
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
 from openline.storage import jobs
@@ -172,3 +182,34 @@ def _changes(body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         return {}
     return {str(k).lower(): v for k, v in value.items()}
+
+
+# --- event parameters (Twilio's names for each resource's fields) -----------------------------
+
+def conversation_params(c: Conversation, source: Source) -> Params:
+    return [("AccountSid", c.account_sid), ("ChatServiceSid", c.chat_service_sid), ("ConversationSid", c.sid),
+            ("FriendlyName", c.friendly_name or ""), ("UniqueName", c.unique_name or ""),
+            ("Attributes", c.attributes), ("DateCreated", iso8601(c.date_created) or ""), ("State", c.state.value),
+            ("MessagingServiceSid", c.messaging_service_sid or ""), ("Source", source.value)]
+
+
+def participant_params(p: Participant, source: Source) -> Params:
+    params = [("AccountSid", p.account_sid), ("ChatServiceSid", p.chat_service_sid),
+              ("ConversationSid", p.conversation_sid), ("ParticipantSid", p.sid), ("Attributes", p.attributes),
+              ("DateCreated", iso8601(p.date_created) or ""), ("RoleSid", p.role_sid or ""), ("Source", source.value)]
+    if p.identity is not None:
+        params.append(("Identity", p.identity))
+    if p.address is not None:
+        params += [("MessagingBinding.Address", p.address), ("MessagingBinding.ProxyAddress", p.proxy_address or "")]
+    return params
+
+
+def message_params(m: ConversationMessage, source: Source) -> Params:
+    params = [("AccountSid", m.account_sid), ("ChatServiceSid", m.chat_service_sid),
+              ("ConversationSid", m.conversation_sid), ("MessageSid", m.sid), ("Index", str(m.idx)),
+              ("Author", m.author), ("Body", m.body or ""), ("Attributes", m.attributes),
+              ("ParticipantSid", m.participant_sid or ""), ("DateCreated", iso8601(m.date_created) or ""),
+              ("Source", source.value)]
+    if m.media:
+        params.append(("Media", m.media))
+    return params
