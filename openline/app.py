@@ -318,7 +318,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled))
+        secrets.derive("console sessions"), settings.sandbox.enabled, conv_messages))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              Mount("/console", app=console)])

@@ -11,7 +11,18 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from openline.console import alerts, dashboard, keys, messages, messaging_services, numbers, phone, signin, verify
+from openline.console import (
+    alerts,
+    conversations,
+    dashboard,
+    keys,
+    messages,
+    messaging_services,
+    numbers,
+    phone,
+    signin,
+    verify,
+)
 from openline.console.deps import ConsoleServices
 from openline.console.web import Console, not_found_response
 
@@ -26,6 +37,7 @@ def console_app(services: ConsoleServices) -> Starlette:
         *messages.routes(console),
         *numbers.routes(console),
         *messaging_services.routes(console),
+        *conversations.routes(console),
         *verify.routes(console),
         *keys.routes(console),
         *alerts.routes(console),

@@ -9,6 +9,7 @@ from typing import Any
 from openline.services.accounts import AccountService
 from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator
+from openline.services.conversation_messages import ConversationMessages
 from openline.services.insight import InsightService
 from openline.services.messaging import MessagingService
 from openline.services.messaging_services import MessagingServiceAdmin
@@ -31,3 +32,4 @@ class ConsoleServices:
     health: Callable[[], Awaitable[dict[str, Any]]]  # what GET /health reports (carriers, database)
     session_key: bytes  # derived from the installation's secret key; signs session cookies
     sandbox_enabled: bool = True
+    conversations: ConversationMessages | None = None  # threads for the Conversations pages

@@ -60,6 +60,13 @@ class MessageView:
         return delivery_summary([r.status for r in self.receipts])
 
 
+@dataclass(frozen=True, slots=True)
+class Thread:
+    conversation: Conversation
+    participants: list[Participant]
+    messages: list[MessageView]
+
+
 class ConversationMessages:
     def __init__(self, db: Database, clock: Clock, wakeup: Wakeup, repos: ConversationRepositories,
                  conversations: Conversations, events: ConversationEvents, sender: Sender, media: MediaRepository,
@@ -257,3 +264,21 @@ class ConversationMessages:
         view = await self.message(service, conversation_sid, message_sid)
         async with self._db.read() as conn:
             return await self._repos.receipts.page_views(conn, view.message.sid, size, cursor)
+
+    async def thread(self, account_sid: str, sid: str, limit: int = 200) -> Thread | None:
+        """A conversation as the console shows it: participants and its newest messages, oldest first."""
+        if not is_sid(sid, SidPrefix.CONVERSATION):
+            return None
+        async with self._db.read() as conn:
+            conversation = await self._repos.conversations.get(conn, sid, account_sids=[account_sid])
+            if conversation is None:
+                return None
+            participants = await self._repos.participants.of_conversation(conn, sid)
+            page = await self._repos.messages.page_ordered(conn, sid, limit, Cursor(), ascending=False)
+            receipts = await self._repos.receipts.views_for(conn, [m.sid for m in page.items])
+        return Thread(conversation, participants,
+                      [MessageView(m, receipts.get(m.sid, [])) for m in reversed(page.items)])
+
+    async def recent(self, account_sid: str, limit: int = 100) -> list[Conversation]:
+        async with self._db.read() as conn:
+            return await self._repos.conversations.for_account(conn, account_sid, limit)

@@ -502,10 +502,3 @@ class Conversations:
         current = await self.webhook(service, conversation_sid, sid)
         async with self._db.transaction() as conn:
             await self._repos.webhooks.delete(conn, current.sid)
-
-    # --- the console -------------------------------------------------------------------------
-
-    async def recent(self, account_sid: str, limit: int = 100) -> list[Conversation]:
-        async with self._db.read() as conn:
-            return await self._repos.conversations.for_account(conn, account_sid, limit)
-

@@ -199,3 +199,41 @@ def test_address_configuration_opens_conversations(client: Client, server: Openl
     assert updated.auto_creation["enabled"] is False
     assert v1.address_configurations(config.sid).delete() is True
     assert rest_error(lambda: v1.address_configurations(config.sid).fetch()) == (404, 20404)
+
+
+def test_console_shows_threads(client: Client, server: OpenlineServer) -> None:
+    from tests.browser.support import create_main_account
+    from tests.integration.test_console import ConsoleClient
+
+    v1 = client.conversations.v1
+    number = client.incoming_phone_numbers.create(phone_number="+15555550405").phone_number
+    handset = "+15558670405"
+    conv = v1.conversations.create(friendly_name="Console <thread>")
+    v1.conversations(conv.sid).participants.create(identity="agent-c")
+    v1.conversations(conv.sid).participants.create(messaging_binding_address=handset,
+                                                   messaging_binding_proxy_address=number)
+    v1.conversations(conv.sid).messages.create(author="agent-c", body="Hi from the console test")
+    handset_sends(server, handset, number, "Reply from the handset")
+    wait_for(lambda: len(v1.conversations(conv.sid).messages.list()) == 2)
+
+    console, stranger = ConsoleClient(server.url), ConsoleClient(server.url)
+    try:
+        assert console.sign_in(server.account_sid, server.auth_token).status_code == 303  # type: ignore[attr-defined]
+        listing = console.get("/conversations")
+        assert listing.status_code == 200 and f"/console/conversations/{conv.sid}" in listing.text
+        assert "Console &lt;thread&gt;" in listing.text and "<thread>" not in listing.text  # escaped
+        page = console.get(f"/conversations/{conv.sid}")
+        assert page.status_code == 200
+        text = page.text
+        assert text.index("Hi from the console test") < text.index("Reply from the handset")  # oldest first
+        assert "agent-c" in text and handset in text and f"SMS through {number}" in text
+        assert 'class="bubble received"' in text and 'class="bubble sent"' in text
+
+        # Another account's console cannot open this conversation.
+        sid, token = create_main_account(server, "Other")
+        assert stranger.sign_in(sid, token).status_code == 303
+        assert stranger.get(f"/conversations/{conv.sid}").status_code == 404
+        assert conv.sid not in stranger.get("/conversations").text
+    finally:
+        console.http.close()
+        stranger.http.close()
