@@ -16,7 +16,7 @@ from typing import Any
 
 from openline.api.envelopes import PageRequest
 from openline.api.framework import Call, Operation, empty_response, json_response
-from openline.api.params import Field, Form, integer, one_of, read_fields, text
+from openline.api.params import Field, Form, integer, one_of, read_fields, text, url
 from openline.api.services import principal
 from openline.core.conversations import (
     ChatService,
@@ -93,7 +93,7 @@ MESSAGE_FIELDS = {
 }
 MESSAGE_UPDATE_FIELDS = {k: v for k, v in MESSAGE_FIELDS.items() if k not in ("MediaSid", "ContentSid")}
 WEBHOOK_FIELDS = {
-    "Configuration.Url": Field("url", optional),
+    "Configuration.Url": Field("url", url),
     "Configuration.Method": Field("method", method),
     "Configuration.ReplayAfter": Field("replay_after", integer),
 }

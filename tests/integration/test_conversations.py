@@ -203,6 +203,7 @@ def test_messages_receipts_and_scoped_webhooks(client: Client) -> None:
         "onParticipantAdded"]
     assert rest_error(lambda: hooks.create(target="studio", configuration_flow_sid="FW" + "0" * 32)) == (400, 20001)
     assert rest_error(lambda: hooks.create(target="webhook")) == (400, 20001)
+    assert rest_error(lambda: hooks.create(target="webhook", configuration_url="ftp://example.com/x")) == (400, 20001)
     assert rest_error(lambda: hooks.create(target="webhook", configuration_url="https://e.com",
                                            configuration_filters=["onMessageAdd"])) == (400, 20001)
     assert hooks(trigger.sid).delete() is True
@@ -238,3 +239,17 @@ def test_prefix_style_paths(server: OpenlineServer) -> None:
     assert sdk.conversations.v1.conversations(conv.sid).fetch().friendly_name == "prefix"
     assert sdk.conversations.v1.services.list()  # /v1/Services is Conversations' here, not Messaging's
     assert validate_exchanges(sdk) >= 3
+
+
+def test_readme_snippet(client: Client, server: OpenlineServer) -> None:
+    import re
+    from pathlib import Path
+
+    from tests.integration.test_sms_basic import inbox, wait_for
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "conversations.v1" in b]
+    client.incoming_phone_numbers.create(phone_number="+15555550100")
+    exec(code, {"client": client})  # the snippet as written, with this test's client
+    got = wait_for(lambda: inbox(server, "+15558675310"))
+    assert got[0]["body"] == "On its way!" and got[0]["from"] == "+15555550100"  # type: ignore[index]
