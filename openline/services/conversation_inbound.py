@@ -15,6 +15,7 @@ import json
 from openline.core.clock import Clock
 from openline.core.conversations import ConversationState, Source
 from openline.core.entities import AccountStatus, IncomingPhoneNumber
+from openline.core.errors import TwilioError
 from openline.core.messaging import Message
 from openline.services.conversation_admin import ConversationAdmin
 from openline.services.conversation_events import ConversationEvents
@@ -70,13 +71,19 @@ class ConversationInbound:
             service = await self._repos.services.get(conn, service_sid)
             if service is None:
                 return False
-            conversation = await self._conversations.create_in(conn, account, service, {}, Source.SMS, True)
-            if config.auto_creation_type == "webhook" and config.webhook_url:
-                await self._conversations.add_webhook_in(conn, conversation, "webhook", {
-                    "url": config.webhook_url, "method": config.webhook_method,
-                    "filters": config.webhook_filters}, self._clock.now())
-            participant = await self._conversations.add_participant_in(conn, account, service, conversation, {
-                "address": sender, "proxy_address": number.phone_number}, Source.SMS, True)
+            try:
+                async with conn.begin_nested():
+                    conversation = await self._conversations.create_in(conn, account, service, {}, Source.SMS,
+                                                                       True)
+                    if config.auto_creation_type == "webhook" and config.webhook_url:
+                        await self._conversations.add_webhook_in(conn, conversation, "webhook", {
+                            "url": config.webhook_url, "method": config.webhook_method,
+                            "filters": config.webhook_filters}, self._clock.now())
+                    participant = await self._conversations.add_participant_in(
+                        conn, account, service, conversation,
+                        {"address": sender, "proxy_address": number.phone_number}, Source.SMS, True)
+            except TwilioError:  # the number no longer qualifies: the message still arrives, at the SmsUrl
+                return False
         now = self._clock.now()
         await jobs.enqueue(conn, CONVERSATION_INBOUND, {"message_sid": message.sid, "participant_sid": participant.sid},
                            now, now, max_attempts=10)
