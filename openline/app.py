@@ -18,7 +18,18 @@ from sqlalchemy.exc import IntegrityError
 from starlette.applications import Starlette
 from starlette.routing import Mount, Router
 
-from openline.api import accounts_v1, email_sandbox, lookups_v2, messaging_v1, monitor_v1, openapi, system, verify_v2
+from openline.api import (
+    accounts_v1,
+    conversations_config_v1,
+    conversations_v1,
+    email_sandbox,
+    lookups_v2,
+    messaging_v1,
+    monitor_v1,
+    openapi,
+    system,
+    verify_v2,
+)
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
@@ -44,6 +55,11 @@ from openline.services.auth import Authenticator, FailureThrottle
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import BindOwnership, Carrier
 from openline.services.cluster import ClusterBinds
+from openline.services.conversation_admin import ConversationAdmin
+from openline.services.conversation_events import CONVERSATION_EVENT, ConversationEvents
+from openline.services.conversation_inbound import CONVERSATION_INBOUND, ConversationInbound
+from openline.services.conversation_messages import ConversationMessages
+from openline.services.conversations import CONVERSATION_TIMER, Conversations
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
 from openline.services.email_admin import EmailAdmin
@@ -82,6 +98,7 @@ from openline.storage.repositories import (
     IncomingPhoneNumberRepository,
 )
 from openline.storage.repositories.carriers import CarrierRecords
+from openline.storage.repositories.conversations import ConversationRepositories
 from openline.storage.repositories.email import (
     DomainRepository,
     EmailKeyRepository,
@@ -312,8 +329,18 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     callbacks = StatusCallbacks(db, clock, app_repo, service_repo, caller, alerts, msg.status_callback_attempts)
     messaging = MessagingService(db, clock, msg, wakeup, blobs, message_repo, media_repo, number_repo, app_repo,
                                  service_repo, sender_repo, opt_out_repo, callbacks)
+    # Conversations ride on the SMS pipeline: copies go out through `messaging`, and inbound
+    # messages from bound addresses are routed to conversations instead of the SmsUrl.
+    conv_repos = ConversationRepositories()
+    conv_admin = ConversationAdmin(db, clock, conv_repos, number_repo, service_repo)
+    conv_events = ConversationEvents(db, clock, conv_repos, caller, alerts)
+    conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, number_repo, service_repo)
+    conv_messages = ConversationMessages(db, clock, wakeup, conv_repos, conversations, conv_events, messaging,
+                                         media_repo, urls)
+    conv_inbound = ConversationInbound(db, clock, wakeup, conv_repos, conv_admin, conversations, conv_messages,
+                                       conv_events, account_repo, media_repo, message_repo)
     inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
-                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts)
+                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts, router=conv_inbound)
     receipts = Receipts(clock, message_repo, callbacks)
     handset_repo = HandsetRepository()
     sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
@@ -345,7 +372,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         WorkerPool("dispatch", db, clock, {DISPATCH: dispatcher.dispatch, SANDBOX_DELIVER: sandbox.deliver},
                    wakeup, concurrency=msg.dispatch_concurrency, **pool_options),
         WorkerPool("webhooks", db, clock, {INBOUND_WEBHOOK: inbound.deliver_webhook,
-                                           STATUS_CALLBACK: callbacks.deliver},
+                                           STATUS_CALLBACK: callbacks.deliver,
+                                           CONVERSATION_EVENT: conv_events.deliver,
+                                           CONVERSATION_INBOUND: conv_inbound.deliver_inbound,
+                                           CONVERSATION_TIMER: conversations.run_timer},
                    wakeup, concurrency=msg.webhook_concurrency, **pool_options),
     ]
 
@@ -379,6 +409,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         "accounts": accounts_v1.operations(services),
         "verify": verify_v2.operations(services, verifier),
         "lookups": lookups_v2.operations(services, lookup),
+        "conversations": [*conversations_v1.operations(conv_admin, conversations, conv_messages),
+                          *conversations_config_v1.operations(conv_admin)],
     }
     sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
                            *sendgrid_suppressions.operations(email_admin),
@@ -429,7 +461,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled, mail))
+        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),

@@ -37,6 +37,48 @@ WANTED = {
     "verification_check": ("twilio_verify_v2.json", "verify.v2.service.verification_check"),
     "verify_rate_limit": ("twilio_verify_v2.json", "verify.v2.service.rate_limit"),
     "verify_rate_limit_bucket": ("twilio_verify_v2.json", "verify.v2.service.rate_limit.bucket"),
+    # Conversations v1: default-service and service-scoped forms of each resource.
+    "conversation": ("twilio_conversations_v1.json", "conversations.v1.conversation"),
+    "conversation_participant": (
+        "twilio_conversations_v1.json", "conversations.v1.conversation.conversation_participant"),
+    "conversation_message": ("twilio_conversations_v1.json", "conversations.v1.conversation.conversation_message"),
+    "conversation_message_receipt": (
+        "twilio_conversations_v1.json",
+        "conversations.v1.conversation.conversation_message.conversation_message_receipt",
+    ),
+    "conversation_scoped_webhook": (
+        "twilio_conversations_v1.json", "conversations.v1.conversation.conversation_scoped_webhook"),
+    "service_conversation": ("twilio_conversations_v1.json", "conversations.v1.service.service_conversation"),
+    "service_conversation_participant": (
+        "twilio_conversations_v1.json",
+        "conversations.v1.service.service_conversation.service_conversation_participant",
+    ),
+    "service_conversation_message": (
+        "twilio_conversations_v1.json", "conversations.v1.service.service_conversation.service_conversation_message"),
+    "service_conversation_message_receipt": (
+        "twilio_conversations_v1.json",
+        "conversations.v1.service.service_conversation.service_conversation_message."
+        "service_conversation_message_receipt",
+    ),
+    "service_conversation_scoped_webhook": (
+        "twilio_conversations_v1.json",
+        "conversations.v1.service.service_conversation.service_conversation_scoped_webhook",
+    ),
+    "conversation_service": ("twilio_conversations_v1.json", "conversations.v1.service"),
+    "conversation_configuration": ("twilio_conversations_v1.json", "conversations.v1.configuration"),
+    "conversation_configuration_webhook": (
+        "twilio_conversations_v1.json", "conversations.v1.configuration.configuration_webhook"),
+    "conversation_service_configuration": (
+        "twilio_conversations_v1.json", "conversations.v1.service.service_configuration"),
+    "conversation_service_webhook_configuration": (
+        "twilio_conversations_v1.json",
+        "conversations.v1.service.service_configuration.service_webhook_configuration",
+    ),
+    "conversation_address": ("twilio_conversations_v1.json", "conversations.v1.configuration_address"),
+    "conversation_user": ("twilio_conversations_v1.json", "conversations.v1.user"),
+    "conversation_role": ("twilio_conversations_v1.json", "conversations.v1.role"),
+    "conversation_service_user": ("twilio_conversations_v1.json", "conversations.v1.service.service_user"),
+    "conversation_service_role": ("twilio_conversations_v1.json", "conversations.v1.service.service_role"),
     # Lookup v2's spec is not shipped: its operation carries no schema.
 }
 

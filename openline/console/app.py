@@ -13,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 
 from openline.console import (
     alerts,
+    conversations,
     dashboard,
     inbox,
     keys,
@@ -37,6 +38,7 @@ def console_app(services: ConsoleServices) -> Starlette:
         *messages.routes(console),
         *numbers.routes(console),
         *messaging_services.routes(console),
+        *conversations.routes(console),
         *verify.routes(console),
         *keys.routes(console),
         *alerts.routes(console),

@@ -9,6 +9,7 @@ from typing import Any
 from openline.services.accounts import AccountService
 from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator
+from openline.services.conversation_messages import ConversationMessages
 from openline.services.email import MailService
 from openline.services.insight import InsightService
 from openline.services.messaging import MessagingService
@@ -33,3 +34,4 @@ class ConsoleServices:
     session_key: bytes  # derived from the installation's secret key; signs session cookies
     sandbox_enabled: bool = True
     mail: MailService | None = None  # the sandbox inbox
+    conversations: ConversationMessages | None = None  # threads for the Conversations pages

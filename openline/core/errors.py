@@ -106,6 +106,14 @@ CATALOGUE: dict[int, ErrorSpec] = {
         _spec(35115, 400, "SendAt is too far in the future", "SendAt must be at most 35 days in the future."),
         _spec(35118, 400, "MessagingServiceSid is required to schedule a message",
               "Scheduled messages must be sent through a messaging service."),
+        # Conversations. 50433 and 50416 as Twilio's pages describe them; the status of 50416 and the
+        # codes 50201 and 50353 are Programmable Chat's, which Conversations shares [UNVERIFIED].
+        _spec(50201, 409, "User already exists", "A user with that identity already exists in the conversation service."),
+        _spec(50353, 409, "Conversation unique name already exists",
+              "Another conversation of the service has that UniqueName."),
+        _spec(50416, 409, "A binding for this participant and proxy address already exists",
+              "That address is already bound to the proxy address in an active or inactive conversation."),
+        _spec(50433, 409, "Participant already exists", "The conversation already has a participant with that identity or address."),
         _spec(60200, 400, "Invalid parameter", "A Verify request parameter is missing or invalid."),
         _spec(60202, 429, "Max check attempts reached", "Too many check attempts for this verification."),
         _spec(60203, 429, "Max send attempts reached", "Too many sends to this destination."),

@@ -25,6 +25,15 @@ class SidPrefix(StrEnum):
     VERIFICATION_ATTEMPT = "VL"
     RATE_LIMIT = "RK"
     RATE_LIMIT_BUCKET = "BL"
+    CHAT_SERVICE = "IS"
+    CONVERSATION = "CH"
+    PARTICIPANT = "MB"
+    CONVERSATION_MESSAGE = "IM"
+    DELIVERY_RECEIPT = "DY"
+    CONVERSATION_WEBHOOK = "WH"
+    CHAT_USER = "US"
+    ROLE = "RL"
+    ADDRESS_CONFIGURATION = "IG"
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")

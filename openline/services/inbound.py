@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from openline.codecs.segments import segment
 from openline.codecs.twiml import MessageVerb, MessagingResponse, RedirectVerb, TwimlError, parse_messaging_twiml
@@ -56,6 +57,12 @@ TWIML_TYPES = ("text/xml", "application/xml", "text/html")
 InboundMedia = tuple[str, str, str | None]  # (source URL, content type, blob key if already stored)
 
 
+class InboundRouter(Protocol):
+    """Takes an inbound message elsewhere (a conversation) instead of the number's webhook."""
+
+    async def route_inbound(self, conn: Conn, message: Message, number: IncomingPhoneNumber) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     url: str | None
@@ -70,9 +77,10 @@ class InboundService:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         applications: ApplicationRepository, services: MessagingServiceRepository,
         senders: ServiceSenderRepository, opt_outs: OptOutRepository, sender: Sender, caller: WebhookCaller,
-        alerts: AlertService,
+        alerts: AlertService, router: InboundRouter | None = None,
     ) -> None:
         self._db = db
+        self._router = router
         self._clock = clock
         self._wakeup = wakeup
         self._urls = urls
@@ -134,6 +142,8 @@ class InboundService:
                                                  source_url or None, blob_key, None, now, now))
         message = await self._messages.set_status(conn, message, MessageStatus.RECEIVED, now)
         await self._opt_out_keywords(conn, message, number, service_sid)
+        if self._router is not None and await self._router.route_inbound(conn, message, number):
+            return message  # joins a conversation; the number's SmsUrl is not called, as on Twilio
         await jobs.enqueue(conn, INBOUND_WEBHOOK, {"sid": sid}, now, now, max_attempts=5)
         return message
 

@@ -475,3 +475,176 @@ pacing_tickets = Table(
     Column("message_sid", String(34), primary_key=True),
     Column("slot_at", UtcDateTime, nullable=False),
 )
+
+# --- Conversations (migration 0008) ----------------------------------------------------------
+
+conversation_services = Table(
+    "conversation_services",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("friendly_name", String(256), nullable=False),
+    Column("is_default", Boolean, nullable=False),
+    Column("default_conversation_creator_role_sid", String(34)),
+    Column("default_conversation_role_sid", String(34)),
+    Column("default_chat_service_role_sid", String(34)),
+    Column("reachability_enabled", Boolean, nullable=False),
+    Column("pre_webhook_url", Text),
+    Column("post_webhook_url", Text),
+    Column("webhook_method", String(8), nullable=False),
+    Column("webhook_filters", Text, nullable=False),
+    *_stamps(),
+)
+
+conversation_configs = Table(
+    "conversation_configs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),  # the account SID: one row per account
+    Column("account_sid", String(34), nullable=False),
+    Column("default_chat_service_sid", String(34), nullable=False),
+    Column("default_messaging_service_sid", String(34)),
+    Column("default_inactive_timer", String(32)),
+    Column("default_closed_timer", String(32)),
+    Column("pre_webhook_url", Text),
+    Column("post_webhook_url", Text),
+    Column("webhook_method", String(8), nullable=False),
+    Column("webhook_filters", Text, nullable=False),
+    Column("webhook_target", String(16), nullable=False),
+    *_stamps(),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("messaging_service_sid", String(34)),
+    Column("unique_name", String(256)),
+    Column("friendly_name", String(256)),
+    Column("attributes", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("timer_inactive", String(32)),
+    Column("timer_closed", String(32)),
+    Column("date_inactive", UtcDateTime),
+    Column("date_closed", UtcDateTime),
+    Column("last_index", Integer, nullable=False),
+    *_stamps(),
+)
+
+conversation_participants = Table(
+    "conversation_participants",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("conversation_sid", String(34), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("identity", String(256)),
+    Column("address", String(64)),
+    Column("proxy_address", String(64)),
+    Column("attributes", Text, nullable=False),
+    Column("role_sid", String(34)),
+    Column("last_read_message_index", Integer),
+    Column("last_read_timestamp", String(32)),
+    *_stamps(),
+)
+
+conversation_messages = Table(
+    "conversation_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("conversation_sid", String(34), nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("author", String(256), nullable=False),
+    Column("body", Text),
+    Column("media", Text),
+    Column("attributes", Text, nullable=False),
+    Column("participant_sid", String(34)),
+    *_stamps(),
+)
+
+conversation_receipts = Table(
+    "conversation_receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("conversation_sid", String(34), nullable=False),
+    Column("message_sid", String(34), nullable=False),
+    Column("participant_sid", String(34), nullable=False),
+    Column("channel_message_sid", String(34)),
+    Column("error_code", Integer),
+    *_stamps(),
+)
+
+conversation_webhooks = Table(
+    "conversation_webhooks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("conversation_sid", String(34), nullable=False),
+    Column("target", String(16), nullable=False),
+    Column("url", Text),
+    Column("method", String(8), nullable=False),
+    Column("filters", Text, nullable=False),
+    Column("triggers", Text, nullable=False),
+    Column("replay_after", Integer),
+    *_stamps(),
+)
+
+conversation_users = Table(
+    "conversation_users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("identity", String(256), nullable=False),
+    Column("friendly_name", String(256)),
+    Column("attributes", Text, nullable=False),
+    Column("role_sid", String(34)),
+    *_stamps(),
+)
+
+conversation_roles = Table(
+    "conversation_roles",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("chat_service_sid", String(34), nullable=False),
+    Column("friendly_name", String(256), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("permissions", Text, nullable=False),
+    *_stamps(),
+)
+
+conversation_addresses = Table(
+    "conversation_addresses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("address", String(64), nullable=False),
+    Column("friendly_name", String(256)),
+    Column("auto_creation_enabled", Boolean, nullable=False),
+    Column("auto_creation_type", String(16), nullable=False),
+    Column("conversation_service_sid", String(34)),
+    Column("webhook_url", Text),
+    Column("webhook_method", String(8), nullable=False),
+    Column("webhook_filters", Text, nullable=False),
+    Column("address_country", String(8)),
+    *_stamps(),
+)

@@ -59,7 +59,26 @@ def a(server: OpenlineServer) -> dict[str, Any]:
     rate_limit = c.verify.v2.services(verify.sid).rate_limits.create(unique_name="end_user_ip")
     bucket = c.verify.v2.services(verify.sid).rate_limits(rate_limit.sid).buckets.create(max=5, interval=60)
     media = c.messages(message.sid).media.list()
-    return {
+    conv = c.conversations.v1
+    chat_service = conv.configuration().fetch().default_chat_service_sid
+    conversation = conv.conversations.create(friendly_name="A's thread")
+    participant = conv.conversations(conversation.sid).participants.create(identity="a-agent")
+    conv.conversations(conversation.sid).participants.create(messaging_binding_address="+15558675444",
+                                                             messaging_binding_proxy_address=number.phone_number)
+    conv_message = conv.conversations(conversation.sid).messages.create(author="a-agent", body="A's private chat")
+    receipts = wait_for(lambda: conv.conversations(conversation.sid).messages(conv_message.sid)
+                        .delivery_receipts.list())
+    hook = conv.conversations(conversation.sid).webhooks.create(target="webhook",
+                                                                configuration_url="https://a.example/hook")
+    conv_ids = {
+        "chat_service": chat_service, "IS": conv.services.create(friendly_name="A chat").sid,
+        "CH": conversation.sid, "MB": participant.sid, "IM": conv_message.sid,
+        "DY": receipts[0].sid,  # type: ignore[index]
+        "WH": hook.sid, "US": conv.users.create(identity="a-user").sid,
+        "RL": conv.roles.create(friendly_name="a-role", type="conversation", permission=["sendMessage"]).sid,
+        "IG": conv.address_configurations.create(type="sms", address=number2.phone_number).sid,
+    }
+    return {**conv_ids,
         "sid": sid, "token": token, "client": c, "sub": c.api.v2010.accounts.create(friendly_name="A child").sid,
         "AP": c.applications.create(friendly_name="A app").sid, "SK": c.new_keys.create(friendly_name="A key").sid,
         "PN": number.sid, "SM": message.sid, "ME": media[0].sid if media else None, "NO": alert.sid,
@@ -75,26 +94,38 @@ def b(server: OpenlineServer) -> dict[str, Any]:
     return {"sid": sid, "token": token, "PN": number.sid}
 
 
-def _valid_form(b: dict[str, Any]) -> dict[str, str]:
+def _valid_form(b: dict[str, Any], template: str = "") -> dict[str, str]:
     """One form that every create/update accepts as valid, so handlers get as far as the lookup."""
-    return {"FriendlyName": "B was here", "Body": "", "PhoneNumberSid": b["PN"], "AlphaSender": "BCO",
+    return {"FriendlyName": "B was here", "Body": "B was here" if template.startswith("/conversations/") else "", "PhoneNumberSid": b["PN"], "AlphaSender": "BCO",
             "To": "+15558675443", "Channel": "sms", "Code": "123456", "Status": "canceled",
-            "UniqueName": "b_key", "Max": "5", "Interval": "60"}
+            "UniqueName": "b_key", "Max": "5", "Interval": "60", "Identity": "b-user", "Author": "b",
+            "Target": "webhook", "Configuration.Url": "https://b.example/hook", "Type": "sms",
+            "Address": "+15555550449"}
 
 
 def _fill(template: str, a: dict[str, Any], account: str) -> str | None:
     """The template with A's objects in it (under ``account``), or None if nothing of A's applies."""
+    conversations = template.startswith("/conversations/")
     params = {
-        "AccountSid": account, "MessageSid": a["SM"], "ServiceSid": a["MG"] if "/messaging/" in template else a["VA"],
-        "RateLimitSid": a["RK"], "CountryCode": "US", "PhoneNumber": a["number"], "address": HANDSET,
+        "AccountSid": account, "MessageSid": a["IM"] if conversations else a["SM"],
+        "ServiceSid": a["MG"] if "/messaging/" in template else a["VA"], "RateLimitSid": a["RK"],
+        "CountryCode": "US", "PhoneNumber": a["number"], "address": HANDSET, "ConversationSid": a["CH"],
+        "ChatServiceSid": a["chat_service"],
     }
+    if conversations and "{Sid}" in template:
+        for marker, key in [("/Receipts/", "DY"), ("/Participants/", "MB"), ("/Messages/", "IM"),
+                            ("/Webhooks/", "WH"), ("/Addresses/", "IG"), ("/Users/", "US"), ("/Roles/", "RL"),
+                            ("/Conversations/", "CH"), ("/Services/", "IS")]:
+            if marker + "{Sid}" in template:
+                params["Sid"] = a[key]
+                break
     sid_by_collection = [
         ("/Keys/", "SK"), ("/Applications/", "AP"), ("/IncomingPhoneNumbers/", "PN"), ("/Media/", "ME"),
         ("/Messages/", "SM"), ("/Alerts/", "NO"), ("/Buckets/", "BL"), ("/RateLimits/", "RK"),
         ("/Verifications/", "VE"), ("/PhoneNumbers/", "service_number"), ("/AlphaSenders/", "AI"),
         ("/messaging/v1/Services/", "MG"), ("/verify/v2/Services/", "VA"), ("/Accounts/", "sub"),
     ]
-    if "{Sid}" in template:
+    if "{Sid}" in template and not conversations:
         for marker, key in sid_by_collection:
             if marker + "{Sid}" in template:
                 params["Sid"] = a[key]
@@ -120,7 +151,7 @@ SANDBOX = {"/sandbox/v1/Messages", "/sandbox/v1/Handsets/{address}/Messages",  #
 
 
 def _a_sids(a: dict[str, Any]) -> list[str]:
-    return [str(v) for k, v in a.items() if k.isupper() and v] + [a["sub"], a["number"]]
+    return [str(v) for k, v in a.items() if k.isupper() and v] + [a["sub"], a["number"], a["chat_service"]]
 
 
 def test_every_endpoint_keeps_a_objects_from_b(server: OpenlineServer, a: dict[str, Any],
@@ -138,29 +169,21 @@ def test_every_endpoint_keeps_a_objects_from_b(server: OpenlineServer, a: dict[s
                     for account in (a["sid"], a["sub"]):
                         url = _fill(template, a, account)
                         assert url, template
-                        answer = http.request(method.upper(), url, data=_valid_form(b) if method == "post" else None)
+                        answer = http.request(method.upper(), url, data=_valid_form(b, template) if method == "post" else None)
                         assert (answer.status_code, answer.json()["code"]) == (401, 20003), (method, url)
                         tried += 1
                 # Under B's own path (or a v1/v2 path): A's objects do not exist for B.
                 url = _fill(template, a, b["sid"])
                 assert url, f"no A object for {template}: extend this test"
-                answer = http.request(method.upper(), url, data=_valid_form(b) if method == "post" else None)
+                answer = http.request(method.upper(), url, data=_valid_form(b, template) if method == "post" else None)
                 tried += 1
-                if template.endswith(("}", "}.json")) or re.search(r"\{\w+\}/\w+(\.json)?$", template):
-                    # An item, or a collection under one of A's parents.
-                    is_list_under_b = template.endswith("/Accounts/{AccountSid}.json")
-                    if is_list_under_b:
-                        continue
-                    if re.search(r"/Accounts/\{AccountSid\}/\w+(\.json)?$", template) or \
-                            re.search(r"/Accounts/\{AccountSid\}/IncomingPhoneNumbers/\w+\.json$", template):
-                        # B's own collection: a create may succeed for B, a list must not show A.
-                        assert answer.status_code < 500, (method, url, answer.text)
-                        if method == "get":
-                            assert not any(s in answer.text for s in _a_sids(a)), (url, answer.text[:500])
-                        continue
+                if template.endswith("/Accounts/{AccountSid}.json"):
+                    continue  # B's own account
+                if set(re.findall(r"\{(\w+)\}", template)) - {"AccountSid"}:
+                    # One of A's objects, or a collection under one: it does not exist for B.
                     assert answer.status_code in (401, 404), (method, url, answer.status_code, answer.text)
                     assert answer.json()["code"] in (20003, 20404), (method, url, answer.text)
-                else:  # a top-level collection (Accounts, Services, Alerts): B's own, without A's
+                else:  # B's own collection: a create may succeed for B, a list shows nothing of A's
                     assert answer.status_code < 500, (method, url, answer.text)
                     if method == "get":
                         assert not any(s in answer.text for s in _a_sids(a)), (url, answer.text[:500])
@@ -179,6 +202,13 @@ def test_every_endpoint_keeps_a_objects_from_b(server: OpenlineServer, a: dict[s
     assert c.incoming_phone_numbers(a["PN"]).fetch().sid == a["PN"]
     assert c.monitor.v1.alerts(a["NO"]).fetch().sid == a["NO"]
     assert c.verify.v2.services(a["VA"]).rate_limits(a["RK"]).buckets(a["BL"]).fetch().max == 5
+    thread = c.conversations.v1.conversations(a["CH"])
+    assert thread.fetch().friendly_name == "A's thread"
+    assert thread.messages(a["IM"]).fetch().body == "A's private chat"
+    assert thread.participants(a["MB"]).fetch().identity == "a-agent"
+    assert thread.webhooks(a["WH"]).fetch().configuration["url"] == "https://a.example/hook"
+    assert c.conversations.v1.users(a["US"]).fetch().identity == "a-user"
+    assert c.conversations.v1.services(a["IS"]).fetch().friendly_name == "A chat"
 
 
 def test_page_tokens_of_a_show_b_nothing(server: OpenlineServer, a: dict[str, Any], b: dict[str, Any]) -> None:

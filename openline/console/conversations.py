@@ -1,0 +1,33 @@
+"""Conversations as threads: the account's conversations, and each one's participants and messages."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from openline.console.web import Console, Ctx, guard
+from openline.core.conversations import ChannelType
+from openline.core.errors import TwilioError
+
+LISTED = 100  # conversations on the list page, most recently active first
+
+
+def routes(console: Console) -> list[Route]:
+    async def conversations(ctx: Ctx) -> Response:
+        threads = ctx.s.conversations
+        items = await threads.recent(ctx.account.sid, LISTED) if threads else []
+        return await ctx.render("conversations.html", title="Conversations", nav="conversations", items=items)
+
+    async def conversation(ctx: Ctx) -> Response:
+        threads = ctx.s.conversations
+        thread = await threads.thread(ctx.account.sid, ctx.path_param("sid")) if threads else None
+        if thread is None:
+            raise TwilioError(20404)
+        sms = {p.sid for p in thread.participants if p.channel is ChannelType.SMS}
+        return await ctx.render("conversation.html", title=thread.conversation.friendly_name or "Conversation",
+                                nav="conversations", t=thread, sms=sms)
+
+    return [
+        Route("/conversations", guard(console, conversations), methods=["GET"]),
+        Route("/conversations/{sid}", guard(console, conversation), methods=["GET"]),
+    ]
