@@ -55,7 +55,7 @@ EMAIL_EXPAND = "email.expand"
 EMAIL_DELIVER = "email.deliver"
 RELAY_ROUTE = "*relay*"
 DELIVER_CHUNK = 50  # messages per delivery job: one SMTP session carries them, jobs run in parallel
-PAUSE_RECHECK_SECONDS = 30.0
+PAUSE_RECHECK_SECONDS = 5.0  # a paused batch is looked at again this often (one read per request)
 DROP_REASONS = {"bounces": "Bounced Address", "blocks": "Blocked Address", "spam_reports": "Spam Reporting Address",
                 "invalid_emails": "Invalid", "unsubscribes": "Unsubscribed Address", "group": "Unsubscribed Address"}
 
@@ -217,8 +217,13 @@ class MailService:
                         rcpts.append(address.email)
                 if not rcpts:
                     continue
-                built = self._build(request, p, version, sender, sg_id, message_id, account_sid, base_url, now,
-                                    rcpts[0])
+                try:
+                    built = self._build(request, p, version, sender, sg_id, message_id, account_sid, base_url,
+                                        now, rcpts[0])
+                except SendGridError as exc:  # the template changed since the 202: nothing to send
+                    events += [event("dropped", rcpt, meta, sg_id, now, reason=exc.message, status="5.6.0")
+                               for rcpt in rcpts]
+                    continue
                 meta["smtp_id"] = built[1]
                 messages.append({"sg_message_id": sg_id, "message_id": message_id, "account_sid": account_sid,
                                  "from_addr": sender.email, "recipients": json.dumps(rcpts), "subject": built[2],

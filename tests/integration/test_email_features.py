@@ -184,5 +184,5 @@ def test_paused_batch_sends_after_resume(server: OpenlineServer, sg: SendGridAPI
     time.sleep(2)
     assert mailbox(server, "sched-pause@example.org", expect=1, timeout=0.5) == []
     assert sg.client.user.scheduled_sends._(batch_id).delete().status_code == 204
-    # The paused job looks again every 30 s at most; the resumed batch then goes out.
-    assert mailbox(server, "sched-pause@example.org", expect=1, timeout=40)[0]["subject"] == "paused"
+    # The paused job looks again every 5 s; the resumed batch then goes out.
+    assert mailbox(server, "sched-pause@example.org", expect=1, timeout=20)[0]["subject"] == "paused"

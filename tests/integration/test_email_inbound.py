@@ -56,6 +56,10 @@ class MultipartReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/parse"
 
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
     def wait(self, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
         while len(self.forms) < count and time.monotonic() < deadline:
@@ -83,10 +87,12 @@ def swaks(port: int, *args: str) -> subprocess.CompletedProcess[str]:
                            *args], capture_output=True, text=True, timeout=60)
 
 
-def test_swaks_mail_reaches_the_parse_webhook(inbound: tuple[OpenlineServer, int], tmp_path: Any) -> None:
+def test_swaks_mail_reaches_the_parse_webhook(inbound: tuple[OpenlineServer, int], tmp_path: Any,
+                                              request: pytest.FixtureRequest) -> None:
     server, port = inbound
     sg: SendGridAPIClient = sdk(server, create_key(server))
     receiver = MultipartReceiver()
+    request.addfinalizer(receiver.stop)
     answer = sg.client.user.webhooks.parse.settings.post(request_body={"hostname": "in.example.com",
                                                                        "url": receiver.url()})
     assert answer.status_code == 201

@@ -88,9 +88,10 @@ def test_delivered_over_smtp_with_a_dkim_signature_that_verifies(
 
 
 def test_deferred_then_bounced_and_rejected(setup: tuple[OpenlineServer, SmtpSink, list[dict]],
-                                            sg: SendGridAPIClient) -> None:
+                                            sg: SendGridAPIClient, request: pytest.FixtureRequest) -> None:
     _ = setup
     receiver = RawReceiver()
+    request.addfinalizer(receiver.stop)
     sg.client.user.webhooks.event.settings.patch(request_body={
         "enabled": True, "url": receiver.url("/ev"), "delivered": True, "deferred": True, "bounce": True,
         "processed": True})
@@ -113,4 +114,3 @@ def test_deferred_then_bounced_and_rejected(setup: tuple[OpenlineServer, SmtpSin
     # Bounced addresses are suppressed from then on.
     bounces = json.loads(sg.client.suppression.bounces.get().body)
     assert {"reject-me@dest.test", "someone@nowhere.test"} <= {b["email"] for b in bounces}
-    receiver.stop()

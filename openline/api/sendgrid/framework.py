@@ -74,10 +74,9 @@ class SgOperation:
 
 
 async def read_json(request: Request) -> Any:
-    if request.method in ("GET", "DELETE", "HEAD"):
-        body = await _read(request)
-        return orjson.loads(body) if body.strip() else None
     body = await _read(request)
+    if request.method in ("GET", "HEAD"):
+        return None  # a GET's body means nothing; query parameters carry its options
     if not body.strip():
         return None
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openline.codecs.handlebars import Template, TemplateError, escape
@@ -71,6 +71,7 @@ def test_depth_is_bounded() -> None:
         Template.parse("{{#if a}}" * 100 + "{{/if}}" * 100)
 
 
+@settings(database=None, deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_parses_or_raises_template_error(source: str) -> None:
     try:
@@ -80,6 +81,7 @@ def test_any_text_parses_or_raises_template_error(source: str) -> None:
     assert isinstance(template.render({"a": [1, {"b": "<"}]}), str)
 
 
+@settings(database=None, deadline=None)
 @given(st.text(max_size=100))
 def test_escape_leaves_no_markup(text: str) -> None:
     assert not set("<>\"'`") & set(escape(text))

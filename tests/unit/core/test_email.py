@@ -12,7 +12,7 @@ from email.policy import default
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from openline.core.email import Address, Attachment, Content, SendGridError, parse_mail
@@ -52,6 +52,7 @@ def test_invalid_requests_name_the_field(change: dict, field: str) -> None:
     assert set(caught.value.payload()["errors"][0]) == {"message", "field", "help"}
 
 
+@settings(database=None, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner,
                                                                                  max_size=4), max_leaves=20))
