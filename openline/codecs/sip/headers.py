@@ -191,7 +191,7 @@ class NameAddr:
         if self.display_name is None:
             return f"<{self.uri}>{params}"
         name = self.display_name
-        shown = name if name and is_token(name.replace(" ", "x")) and name == name.strip() else quote(name)
+        shown = name if is_token(name) else quote(name)  # a single token needs no quotes
         return f"{shown} <{self.uri}>{params}"
 
     @property
