@@ -36,7 +36,7 @@ def _pair(record_route: list[str] | None = None) -> tuple[Dialog, Dialog, Reques
 
 
 def test_ids_mirror_each_other() -> None:
-    uac, uas, request = _pair()
+    uac, uas, _request = _pair()
     assert uac.id == ("call-1@127.0.0.1", "a1", "b1") and uas.id == ("call-1@127.0.0.1", "b1", "a1")
     assert uac.state is DialogState.CONFIRMED and uas.state is DialogState.EARLY
     uas.confirm()
