@@ -102,6 +102,17 @@ class Headers:
         cname = canonical_name(name)
         self._fields = [(k, v) for k, v in self._fields if canonical_name(k) != cname]
 
+    def replace_top(self, name: str, value: str) -> None:
+        """Replace the first element of a list header (e.g. the top Via, which may share one
+        field with others: ``Via: a, b``), keeping everything else as it was."""
+        cname = canonical_name(name)
+        for i, (k, v) in enumerate(self._fields):
+            if canonical_name(k) == cname:
+                rest = split_commas(v)[1:]
+                self._fields[i] = (k, ", ".join([value, *rest]))
+                return
+        raise KeyError(name)
+
     def set(self, name: str, value: str) -> None:
         """Replace every ``name`` field by one, at the position of the first (or at the end)."""
         cname = canonical_name(name)
