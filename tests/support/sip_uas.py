@@ -41,6 +41,7 @@ class UasCall:
     txn: ServerInviteTransaction
     media: NegotiatedAudio
     leg: RtpLeg
+    heard: list[bytes] = field(default_factory=list)  # G.711 frames out of the jitter buffer
     acked: asyncio.Event = field(default_factory=asyncio.Event)
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -173,6 +174,7 @@ class TestUas:
             self.endpoint.respond(txn, make_response(request, 180, to_tag=tag, contact=contact))
         dialog = Dialog.from_uas(request, local_tag=tag, local_contact=contact)
         call = UasCall(request, dialog, txn, media, leg)
+        leg.on_audio = call.heard.append
         self.calls[dialog.id] = call
         self.clock.add(leg)
         self.endpoint.respond(txn, make_response(request, 200, to_tag=tag, contact=contact, body=bytes(answer)))
