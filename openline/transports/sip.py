@@ -36,6 +36,7 @@ from openline.codecs.sip import (
     new_branch,
     parse_message,
 )
+from openline.codecs.sip.message import request_for_error_reply
 from openline.codecs.sip.transaction import (
     Action,
     ClientInviteTransaction,
@@ -149,8 +150,7 @@ class _TcpConnection:
                     break
                 for item in items:
                     if isinstance(item, SipParseError):
-                        self.endpoint.malformed += 1
-                        log.info("sip tcp %s:%s malformed message: %s", self.remote.host, self.remote.port, item)
+                        self.endpoint._malformed(None, item, self.remote, self)
                         continue
                     self.endpoint._dispatch(item, self.remote, self)
         except (TimeoutError, ConnectionError, OSError):
@@ -178,8 +178,7 @@ class _Udp(asyncio.DatagramProtocol):
         try:
             message = parse_message(data)
         except SipParseError as exc:
-            self.endpoint.malformed += 1
-            log.info("sip udp %s:%s malformed message (%s): %s", host, port, exc.status, exc)
+            self.endpoint._malformed(data, exc, Address(host, port, "UDP"), None)
             return
         self.endpoint._dispatch(message, Address(host, port, "UDP"), None)
 
@@ -335,6 +334,23 @@ class SipEndpoint:
                 self._run_client(entry, entry.txn.on_transport_error())
         for sentry in [e for e in self._servers.values() if e.connection is conn]:
             sentry.connection = None
+
+    def _malformed(self, data: bytes | None, exc: SipParseError, source: Address, conn: _TcpConnection | None) -> None:
+        """Count and log it; answer a request we can address with the error's status (§8.2),
+        statelessly: a malformed request never creates a transaction."""
+        self.malformed += 1
+        log.info("sip %s %s:%s malformed message (%s): %s", source.transport, source.host, source.port, exc.status, exc)
+        skeleton = request_for_error_reply(data) if data is not None else None
+        if skeleton is None:
+            return
+        skeleton.headers.replace_top("Via", str(skeleton.via.stamped(source.host, source.port)))
+        reply = make_response(skeleton, exc.status, str(exc)[:100].replace("\r", " ").replace("\n", " "))
+        destination = source
+        if source.transport == "UDP":
+            host, port = reply.via.response_address()
+            destination = Address(host, port, "UDP")
+        with contextlib.suppress(ConnectionError, OSError):
+            self._send(reply, destination, conn)
 
     # --- receiving ----------------------------------------------------------------------------
 

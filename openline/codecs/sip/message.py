@@ -37,6 +37,7 @@ __all__ = [
     "Response",
     "StreamParser",
     "parse_message",
+    "request_for_error_reply",
 ]
 
 MAX_MESSAGE_SIZE: Final = 65535  # one UDP datagram at most (§18.1.1); TCP messages share the bound
@@ -340,7 +341,7 @@ def _validate(message: Message) -> None:
     message.max_forwards  # noqa: B018
     # §8.2: the CSeq method must match the request method (ACK/CANCEL included)
     if isinstance(message, Request) and cseq.method != message.method:
-            raise SipParseError("CSeq method does not match the request method")
+        raise SipParseError("CSeq method does not match the request method")
     message.contacts  # noqa: B018
     message.routes  # noqa: B018
     message.record_routes  # noqa: B018
@@ -391,6 +392,34 @@ def parse_message(data: bytes) -> Message:
         raise
     except (ValueError, IndexError, UnicodeError) as exc:  # pragma: no cover - belt and braces
         raise SipParseError(f"malformed message: {exc}") from exc
+
+
+def request_for_error_reply(data: bytes) -> Request | None:
+    """Best effort after a SipParseError: the request skeleton (Via, From, To, Call-ID, CSeq)
+    needed to answer it with the error's status (§8.2: a UAS answers a malformed request with
+    400 when it can), or None when even those cannot be read (then the datagram is dropped)."""
+    try:
+        start = 0
+        while data.startswith(b"\r\n", start):
+            start += 2
+        end = data.find(b"\r\n\r\n", start, start + MAX_HEAD_SIZE + 4)
+        head = data[start:end] if end >= 0 else data[start : start + MAX_HEAD_SIZE]
+        # only the first lines matter for the skeleton (an oversize head is why we are here)
+        head = b"\r\n".join(head.rstrip(b"\r\n").split(b"\r\n")[:MAX_HEADERS])
+        start_line, fields = _split_head(head)
+        parts = start_line.split(" ")
+        if len(parts) != 3 or not is_token(parts[0]) or parts[0] == "ACK" or not parts[2].upper().startswith("SIP/"):
+            return None  # a response, an ACK (never answered, §17.2.1) or not SIP at all
+        skeleton = Headers(f for f in fields if canonical_name(f[0]) in ("Via", "From", "To", "Call-ID", "CSeq"))
+        request = Request(headers=skeleton, method=parts[0], uri=None)
+        request.via  # noqa: B018 - each of these must be readable to address a reply
+        request.from_  # noqa: B018
+        request.to  # noqa: B018
+        request.call_id  # noqa: B018
+        request.cseq  # noqa: B018
+        return request
+    except (SipParseError, ValueError, IndexError, UnicodeError):
+        return None
 
 
 class StreamParser:

@@ -23,6 +23,7 @@ from openline.codecs.sip import (
     make_request,
     make_response,
     new_token,
+    parse_message,
     process_answer,
 )
 from openline.codecs.sip.transaction import make_cancel
@@ -263,3 +264,28 @@ async def test_tcp_connect_failure_is_a_transport_error() -> None:
         assert failure == "transport" and responses == []
     finally:
         await uac.close()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status"),
+    [
+        (lambda m: m.replace(b"Max-Forwards: 70", b"Max-Forwards: lots"), 400),
+        (lambda m: m.replace(b"SIP/2.0\r\nVia", b"SIP/3.0\r\nVia", 1), 505),
+        (lambda m: m.replace(b"OPTIONS sip:", b"OPTIONS http:", 1).replace(b"@127.0.0.1:", b"//127.0.0.1:", 1), 416),
+    ],
+)
+async def test_malformed_request_gets_its_status_back(pair: tuple[SipEndpoint, TestUas, Recorder], mutate, status: int) -> None:  # type: ignore[no-untyped-def]
+    uac, uas, _ = pair
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    try:
+        request = _request(uac, uas, "OPTIONS", "UDP")
+        request.headers.replace_top("Via", f"SIP/2.0/UDP 127.0.0.1:{sock.getsockname()[1]};branch=z9hG4bKmal;rport")
+        sock.sendto(mutate(bytes(request)), ("127.0.0.1", uas.endpoint.port))
+        data, _ = await asyncio.get_running_loop().run_in_executor(None, sock.recvfrom, 65536)
+        reply = parse_message(data)
+        assert isinstance(reply, Response) and reply.status == status and reply.call_id == request.call_id
+        assert reply.via.received == "127.0.0.1" and uas.endpoint.malformed == 1 and uas.requests == []
+    finally:
+        sock.close()

@@ -22,6 +22,7 @@ from openline.codecs.sip import (
     parse_uri,
 )
 from openline.codecs.sip.digest import DigestChallenge, DigestCredentials
+from openline.codecs.sip.message import request_for_error_reply
 
 TOKEN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~", min_size=1, max_size=12).filter(
     lambda s: s[0].isalnum()
@@ -89,6 +90,7 @@ def test_message_round_trip(
 def test_random_bytes_never_crash(data: bytes) -> None:
     with contextlib.suppress(SipParseError):
         parse_message(data)
+    request_for_error_reply(data)  # best effort, must never raise
     parser = StreamParser()
     with contextlib.suppress(SipParseError):
         parser.feed(data)

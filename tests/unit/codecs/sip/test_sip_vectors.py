@@ -149,3 +149,19 @@ def test_serialisation_fixes_content_length() -> None:
     msg = parse_message((VECTORS[0].parent / "ok_rfc3261_s4_bye.sip").read_bytes())
     msg.body = b"abc"
     assert b"Content-Length: 3\r\n\r\nabc" in bytes(msg)
+
+
+@pytest.mark.parametrize("path", BAD, ids=_ids(BAD))
+def test_error_reply_skeleton_is_best_effort_and_never_raises(path: Path) -> None:
+    from openline.codecs.sip.message import request_for_error_reply
+
+    skeleton = request_for_error_reply(path.read_bytes())
+    addressable = {
+        "bad_400_cseq_method_mismatch", "bad_400_content_length_overrun", "bad_400_content_length_negative",
+        "bad_400_content_length_text", "bad_505_version", "bad_416_unknown_scheme", "bad_400_max_forwards_text",
+        "bad_400_max_forwards_huge", "bad_400_missing_call_id", "bad_400_bad_ipv4", "bad_413_too_many_headers",
+    }
+    if path.stem in addressable - {"bad_400_missing_call_id"}:
+        assert skeleton is not None and skeleton.via.branch == "z9hG4bKbad" and skeleton.cseq.number == 1
+    if path.stem in {"bad_400_missing_call_id", "bad_400_missing_via", "bad_400_binary_garbage", "bad_400_status_code"}:
+        assert skeleton is None
