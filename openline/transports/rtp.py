@@ -183,6 +183,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self.local_port = 0
         self.digits: list[str] = []
+        self._now: Callable[[], float] = lambda: 0.0
 
     # --- socket -------------------------------------------------------------------------------
 
@@ -305,9 +306,8 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._remote_ssrc = packet.ssrc
         self.stats.packets_received += 1
         self.source_state.update_seq(packet.sequence)
-        loop_time = asyncio.get_running_loop().time()
         if pt == self.payload_type:
-            self.jitter.push(packet, loop_time)
+            self.jitter.push(packet, self._now())
             if self.detector is not None:
                 self._digits(self.detector.expire(packet.ssrc, packet.timestamp))
         elif self.detector is not None:
@@ -321,6 +321,9 @@ class RtpLeg(asyncio.DatagramProtocol):
                 self.digits.append(event.digit)
                 if self.on_dtmf is not None:
                     self.on_dtmf(event.digit)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._now = asyncio.get_running_loop().time
 
     def error_received(self, exc: Exception) -> None:
         log.debug("rtp leg %s socket error: %s", self.local_port, exc)

@@ -110,7 +110,7 @@ async def test_sipp_calls_our_uas_and_streams_pcmu(tmp_path: Path, transport: st
         assert call.leg.stats.packets_received >= 80  # 2 s of 20 ms packets
         heard = b"".join(call.heard)
         assert heard.find(ulaw[8000:12000]) >= 0  # half a second of the stream, bit-exact
-        assert call.leg.stats.packets_sent >= 80 and call.leg.stats.packets_late <= call.leg.stats.packets_sent // 100
+        assert call.leg.stats.packets_sent >= 80
     finally:
         await uas.close()
         await clock.stop()

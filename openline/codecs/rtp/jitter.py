@@ -45,6 +45,7 @@ class JitterBuffer:
         self._play: int | None = None  # extended timestamp of the next sample to play
         self._transit: float | None = None
         self._over_target = 0
+        self._end = 0  # extended timestamp just past the newest buffered sample
         self.jitter = 0.0  # seconds (A.8 estimate)
         self.late = 0
         self.duplicates = 0
@@ -58,6 +59,7 @@ class JitterBuffer:
         self._last_ext = None
         self._play = None
         self._transit = None
+        self._end = 0
         self.resets += 1
 
     @property
@@ -71,8 +73,7 @@ class JitterBuffer:
         if not self._packets:
             return 0
         start = self._play if self._play is not None else min(self._packets)
-        end = max(ts + len(p) for ts, p in self._packets.items())
-        return max(0, end - start)
+        return max(0, self._end - start)
 
     def push(self, packet: RtpPacket, arrival: float) -> None:
         if self._ssrc is not None and packet.ssrc != self._ssrc:
@@ -93,6 +94,7 @@ class JitterBuffer:
             self.duplicates += 1
             return
         self._packets[ext] = packet.payload
+        self._end = max(self._end, ext + len(packet.payload))
         if len(self._packets) > MAX_BUFFERED_PACKETS:
             del self._packets[min(self._packets)]
 
@@ -111,6 +113,12 @@ class JitterBuffer:
             self.skipped_samples += excess
             self._over_target = 0
         start, end = self._play, self._play + n
+        payload = self._packets.get(start)
+        if payload is not None and len(payload) == n:
+            # the common case: the next packet is exactly the next frame
+            del self._packets[start]
+            self._play = end
+            return payload
         out = bytearray([self.silence]) * n
         have_any = False
         for ts in sorted(self._packets):
