@@ -10,7 +10,8 @@ the missed deadlines (counted) instead of bursting them out. No task or timer pe
 sender (sequence/timestamp/SSRC, RFC 4733 digits), a DTMF detector, a jitter buffer and
 RTCP parsing. Symmetric RTP (RFC 4961) / latching: the leg sends to the SDP address until the
 first valid RTP packet of the negotiated payload types arrives, then to that packet's source,
-which is what works behind NAT; it re-latches only when a new SSRC starts from a new address.
+which is what works behind NAT. After that, packets from other sources are ignored until the
+next offer/answer (``negotiate``), so a stranger cannot take the stream over.
 
 Outgoing audio is G.711 payload bytes from ``play`` (framed by 160 bytes) or from a
 ``source`` callable; when there is nothing to play the leg sends codec silence, keeping the
@@ -176,7 +177,6 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.jitter = JitterBuffer(silence=silence_byte(self.codec))
         self.detector = DtmfDetector(dtmf_payload_type) if dtmf_payload_type is not None else None
         self.source_state = SourceState()
-        self._remote_ssrc: int | None = None
         self._framer = Framer(160, pad=silence_byte(self.codec))
         self._queue: deque[bytes] = deque()
         self.source: Callable[[], bytes | None] | None = None
@@ -228,8 +228,8 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.jitter = JitterBuffer(silence=silence)
         self._silence = bytes([silence]) * 160
         self._framer = Framer(160, pad=silence)
-        if not self.latched:
-            self.remote = remote
+        self.remote = remote
+        self.latched = False  # learn the real source again for the new session
 
     # --- outgoing -----------------------------------------------------------------------------
 
@@ -296,14 +296,15 @@ class RtpLeg(asyncio.DatagramProtocol):
         if pt != self.payload_type and pt != self.dtmf_payload_type:
             self.stats.ignored += 1
             return
-        if self.latching and source != self.remote and (not self.latched or packet.ssrc != self._remote_ssrc):
+        if self.latching and source != self.remote:
+            if self.latched:
+                # once latched, other sources are ignored until the next offer/answer: re-latching
+                # on any packet would let a stranger hijack the stream ("RTP bleed")
+                self.stats.ignored += 1
+                return
             log.debug("rtp leg %s latched to %s:%s", self.local_port, *source)
             self.remote = source
-            self.latched = True
-        elif self.latched and source != self.remote:
-            self.stats.ignored += 1  # same SSRC from elsewhere: not our peer
-            return
-        self._remote_ssrc = packet.ssrc
+        self.latched = self.latching  # latching off: media is taken from any source, sent to the SDP
         self.stats.packets_received += 1
         self.source_state.update_seq(packet.sequence)
         if pt == self.payload_type:

@@ -52,6 +52,16 @@ async def test_audio_and_digits_between_two_legs_with_latching() -> None:
         await _wait(lambda: b.digits == ["9"] and not a.playing and len(heard) > 30)
         await _wait(lambda: a.stats.packets_received > 5)  # b latched and answers to a's source
         assert b.latched and b.remote == ("127.0.0.1", pa)
+        # once latched, a stranger's packets are ignored (no hijack of the stream)
+        stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        ignored = b.stats.ignored
+        stranger.sendto(bytes(RtpPacket(0, 1, 0, 99, b"\xff" * 160)), ("127.0.0.1", pb))
+        stranger.close()
+        await _wait(lambda: b.stats.ignored == ignored + 1)
+        assert b.remote == ("127.0.0.1", pa)
+        b.negotiate(codec="PCMU", payload_type=0, dtmf_payload_type=101, remote=("127.0.0.1", 9))
+        assert not b.latched  # a new offer/answer learns the source again
+        await _wait(lambda: b.latched and b.remote == ("127.0.0.1", pa))
         pcm = ulaw2lin(b"".join(heard))
         tone = ulaw2lin(lin2ulaw(dtmf_tone("5", 400)))
         assert pcm.find(tone) >= 0  # the whole prompt arrived bit-exact, after the digit

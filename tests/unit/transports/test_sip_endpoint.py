@@ -136,7 +136,7 @@ async def _call(uac: SipEndpoint, uas: TestUas, leg: RtpLeg, port: int, transpor
             break
         await asyncio.sleep(0.02)
     assert call.leg.digits == ["1", "#"] and leg.stats.packets_received > 10
-    assert call.leg.stats.packets_received > 10 and not call.leg.latched  # it came from the SDP address
+    assert call.leg.stats.packets_received > 10 and call.leg.latched and call.leg.remote == ("127.0.0.1", port)
     bye = dialog.create_request("BYE", via=uac.via(transport))
     responses, failure = await Uac(uac).request(bye, dest)
     assert failure is None and responses[-1].status == 200
@@ -164,7 +164,10 @@ async def test_invite_retransmission_timeout_to_silent_peer() -> None:
                 copies += 1
             except BlockingIOError:
                 break
-        assert copies == 7  # Timer A: 0, T1, 3T1, 7T1, 15T1, 31T1, 63T1 < 64T1 (Timer B)
+        # Timer A: 0, T1, 3T1, 7T1, 15T1, 31T1, 63T1 < 64T1 (Timer B); each A is armed relative to
+        # the previous firing, so on a loaded machine the last one can slip past B (exact counts
+        # are checked in virtual time in test_sip_transactions.py)
+        assert 5 <= copies <= 7
         assert uac.transactions == 0
     finally:
         await uac.close()
