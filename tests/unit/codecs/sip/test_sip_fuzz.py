@@ -56,7 +56,9 @@ def test_uri_round_trip(uri: SipUri) -> None:
 def test_name_addr_round_trip(addr: NameAddr) -> None:
     parsed = NameAddr.parse(str(addr))
     assert parsed.uri == addr.uri and parsed.params == addr.params
-    assert (parsed.display_name or None) == ((addr.display_name or "").strip() or None) or parsed.display_name == addr.display_name
+    assert (parsed.display_name or None) == (
+        (addr.display_name or "").strip() or None
+    ) or parsed.display_name == addr.display_name
 
 
 @given(
@@ -73,11 +75,21 @@ def test_name_addr_round_trip(addr: NameAddr) -> None:
 )
 @settings(max_examples=150)
 def test_message_round_trip(
-    method: str, uri: SipUri, from_: NameAddr, to: NameAddr, call_id: str, cseq: int, host: str,
-    port: int | None, branch: str, body: bytes,
+    method: str,
+    uri: SipUri,
+    from_: NameAddr,
+    to: NameAddr,
+    call_id: str,
+    cseq: int,
+    host: str,
+    port: int | None,
+    branch: str,
+    body: bytes,
 ) -> None:
     via = Via(transport="UDP", host=host, port=port, params=(("branch", "z9hG4bK" + branch),))
-    request = make_request(method, uri, from_=from_, to=to, call_id=call_id, cseq=cseq, via=via, contact=from_, body=body)
+    request = make_request(
+        method, uri, from_=from_, to=to, call_id=call_id, cseq=cseq, via=via, contact=from_, body=body
+    )
     parsed = parse_message(bytes(request))
     assert isinstance(parsed, Request)
     assert parsed == request
@@ -122,3 +134,51 @@ def test_header_values_never_crash(text: str) -> None:
     for parse in (parse_uri, NameAddr.parse, Via.parse, DigestChallenge.parse, DigestCredentials.parse):
         with contextlib.suppress(SipParseError):
             parse(text)
+
+
+@given(
+    address=st.tuples(*[st.integers(1, 254)] * 4).map(lambda t: ".".join(map(str, t))),
+    port=st.integers(1024, 65534),
+    session_id=st.integers(0, 2**62),
+    codecs=st.sampled_from([("PCMU",), ("PCMA",), ("PCMU", "PCMA"), ("PCMA", "PCMU")]),
+    dtmf=st.one_of(st.none(), st.integers(96, 127)),
+    ptime=st.sampled_from([10, 20, 30, 40]),
+    direction=st.sampled_from(["sendrecv", "sendonly", "recvonly", "inactive"]),
+)
+def test_sdp_round_trip(
+    address: str, port: int, session_id: int, codecs: tuple[str, ...], dtmf: int | None, ptime: int, direction: str
+) -> None:
+    from openline.codecs.sip import answer_offer, build_offer, process_answer
+
+    offer = build_offer(
+        address=address,
+        port=port,
+        session_id=session_id,
+        codecs=codecs,
+        dtmf_payload_type=dtmf,
+        ptime=ptime,
+        direction=direction,
+    )
+    assert SessionDescription.parse(bytes(offer)) == offer
+    answer, media = answer_offer(SessionDescription.parse(bytes(offer)), address="127.0.0.1", port=4000, session_id=1)
+    assert SessionDescription.parse(bytes(answer)) == answer
+    assert media.codec == codecs[0] and media.dtmf_payload_type == dtmf and media.ptime == ptime
+    back = process_answer(offer, answer)
+    assert (back.codec, back.remote_port, back.dtmf_payload_type) == (codecs[0], 4000, dtmf)
+
+
+@given(
+    user=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=20),
+    realm=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=20),
+    nonce=st.from_regex(r"[A-Za-z0-9+/=]{1,40}", fullmatch=True),
+    uri=st.sampled_from(["sip:a@b", "sip:+14155550100@127.0.0.1:5060;transport=tcp"]),
+    nc=st.integers(1, 2**32 - 1),
+    algorithm=st.sampled_from(["MD5", "SHA-256", "MD5-sess", "SHA-256-sess"]),
+)
+def test_digest_round_trip(user: str, realm: str, nonce: str, uri: str, nc: int, algorithm: str) -> None:
+    from openline.codecs.sip import answer_challenge
+
+    challenge = DigestChallenge(realm=realm, nonce=nonce, algorithm=algorithm, opaque="o")
+    assert DigestChallenge.parse(str(challenge)) == challenge
+    creds = answer_challenge(challenge, method="INVITE", uri=uri, username=user, password="pw", cnonce="c0ffee", nc=nc)
+    assert DigestCredentials.parse(str(creds)) == creds
