@@ -178,3 +178,18 @@ def test_jitter_target_adapts() -> None:
     for i in range(100):
         jb.push(_audio(i, i * 160), arrival=i * 0.02 + (0.03 if i % 2 else 0.0))
     assert jb.target_samples > 400
+
+
+def test_sipp_capture_vector() -> None:
+    """A real peer's digit (tests/vectors/rtp/sipp_dtmf_2833_1.hex): first packet duration 0,
+    three identical end packets sharing one sequence number."""
+    from pathlib import Path
+
+    path = Path(__file__).parents[3] / "vectors" / "rtp" / "sipp_dtmf_2833_1.hex"
+    raw = [bytes.fromhex(line) for line in path.read_text().splitlines() if line and not line.startswith("#")]
+    packets = [RtpPacket.parse(data) for data in raw]
+    assert [bytes(p) for p in packets] == raw
+    assert packets[0].marker and {p.timestamp for p in packets} == {13280}
+    assert _detect(packets) == [DtmfStarted("1", 0x0E05384E, 13280), DtmfEnded("1", 0x0E05384E, 13280, 2240, True)]
+    # fed byte-identical twice (a retransmitting network), still one digit
+    assert len(_detect(packets + packets)) == 2
