@@ -18,6 +18,7 @@ from openline.codecs.sip import (
     SessionDescription,
     SipUri,
     Timers,
+    Via,
     answer_challenge,
     build_offer,
     make_request,
@@ -74,10 +75,10 @@ async def pair() -> AsyncIterator[tuple[SipEndpoint, TestUas, Recorder]]:
     await clock.stop()
 
 
-def _request(
-    uac: SipEndpoint, uas: TestUas, method: str, transport: str, body: bytes = b"", call_id: str | None = None
+def _build(
+    method: str, via: Via, contact: NameAddr, port: int, body: bytes = b"", call_id: str | None = None
 ) -> Request:
-    target = SipUri(host="127.0.0.1", port=uas.endpoint.port, user="+14155550200")
+    target = SipUri(host="127.0.0.1", port=port, user="+14155550200")
     return make_request(
         method,
         target,
@@ -85,10 +86,16 @@ def _request(
         to=NameAddr(uri=target),
         call_id=call_id or new_token(),
         cseq=1,
-        via=uac.via(transport),
-        contact=uac.contact("caller", transport),
+        via=via,
+        contact=contact,
         body=body,
     )
+
+
+def _request(
+    uac: SipEndpoint, uas: TestUas, method: str, transport: str, body: bytes = b"", call_id: str | None = None
+) -> Request:
+    return _build(method, uac.via(transport), uac.contact("caller", transport), uas.endpoint.port, body, call_id)
 
 
 @pytest.mark.parametrize("transport", ["UDP", "TCP"])
@@ -153,8 +160,7 @@ async def test_invite_retransmission_timeout_to_silent_peer() -> None:
     await uac.start()
     try:
         port = silent.getsockname()[1]
-        uas_like = type("U", (), {"endpoint": type("E", (), {"port": port})()})()
-        invite = _request(uac, uas_like, "INVITE", "UDP")  # type: ignore[arg-type]
+        invite = _build("INVITE", uac.via("UDP"), uac.contact("caller", "UDP"), port)
         responses, failure = await Uac(uac).request(invite, Address("127.0.0.1", port, "UDP"))
         assert failure == "timeout" and responses == []
         copies = 0
@@ -261,8 +267,7 @@ async def test_tcp_connect_failure_is_a_transport_error() -> None:
     closed_port = probe.getsockname()[1]
     probe.close()
     try:
-        uas_like = type("U", (), {"endpoint": type("E", (), {"port": closed_port})()})()
-        request = _request(uac, uas_like, "OPTIONS", "TCP")  # type: ignore[arg-type]
+        request = _build("OPTIONS", uac.via("TCP"), uac.contact("caller", "TCP"), closed_port)
         responses, failure = await Uac(uac).request(request, Address("127.0.0.1", closed_port, "TCP"))
         assert failure == "transport" and responses == []
     finally:
@@ -277,7 +282,9 @@ async def test_tcp_connect_failure_is_a_transport_error() -> None:
         (lambda m: m.replace(b"OPTIONS sip:", b"OPTIONS http:", 1).replace(b"@127.0.0.1:", b"//127.0.0.1:", 1), 416),
     ],
 )
-async def test_malformed_request_gets_its_status_back(pair: tuple[SipEndpoint, TestUas, Recorder], mutate, status: int) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_request_gets_its_status_back(
+    pair: tuple[SipEndpoint, TestUas, Recorder], mutate, status: int
+) -> None:  # type: ignore[no-untyped-def]
     uac, uas, _ = pair
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
@@ -292,3 +299,35 @@ async def test_malformed_request_gets_its_status_back(pair: tuple[SipEndpoint, T
         assert reply.via.received == "127.0.0.1" and uas.endpoint.malformed == 1 and uas.requests == []
     finally:
         sock.close()
+
+
+async def test_unacked_2xx_is_retransmitted_then_timer_l_ends_the_call() -> None:
+    clock = MediaClock()
+    uas = TestUas(clock=clock)
+    uas.endpoint.timers = FAST
+    await uas.start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.setblocking(False)
+    try:
+        here = sock.getsockname()[1]
+        via = Via.parse(f"SIP/2.0/UDP 127.0.0.1:{here};branch=z9hG4bK{new_token()};rport")
+        offer = build_offer(address="127.0.0.1", port=4010, session_id=1)
+        invite = _build(
+            "INVITE", via, NameAddr.parse(f"<sip:caller@127.0.0.1:{here}>"), uas.endpoint.port, bytes(offer)
+        )
+        sock.sendto(bytes(invite), ("127.0.0.1", uas.endpoint.port))
+        await asyncio.wait_for(uas.call_started.wait(), 5)
+        call = next(iter(uas.calls.values()))
+        await asyncio.wait_for(call.ended.wait(), 5)  # 64*T1 = 1.28 s without an ACK
+        statuses = []
+        while True:
+            try:
+                statuses.append(parse_message(sock.recv(65536)).status)  # type: ignore[union-attr]
+            except BlockingIOError:
+                break
+        assert statuses[:2] == [100, 180] and statuses.count(200) >= 5  # Timer N retransmissions
+        assert not call.acked.is_set() and uas.endpoint.transactions == 0
+    finally:
+        sock.close()
+        await uas.close()
