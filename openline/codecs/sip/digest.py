@@ -31,6 +31,7 @@ __all__ = [
     "DigestServer",
     "Verdict",
     "answer_challenge",
+    "authorization_for",
     "compute_ha1",
     "compute_response",
 ]
@@ -239,6 +240,40 @@ def answer_challenge(
         cnonce=cnonce if qop else None,
         opaque=challenge.opaque,
     )
+
+
+def authorization_for(
+    response_status: int,
+    challenges: list[str],
+    *,
+    method: str,
+    uri: str,
+    username: str,
+    password: str,
+    cnonce: str,
+    body: bytes = b"",
+) -> tuple[str, str]:
+    """Answer a 401 (WWW-Authenticate, answered in Authorization) or a 407 (Proxy-Authenticate,
+    answered in Proxy-Authorization), §22.2/§22.3. Of several challenges the strongest algorithm
+    we support wins (RFC 8760 §2.4: SHA-256 before MD5). Returns (header name, value)."""
+    if response_status not in (401, 407):
+        raise ValueError("only 401 and 407 carry challenges")
+    parsed: list[DigestChallenge] = []
+    for value in challenges:
+        try:
+            challenge = DigestChallenge.parse(value)
+        except SipParseError:
+            continue  # another scheme, or one we cannot read: try the others
+        if challenge.algorithm.upper().removesuffix("-SESS") in ALGORITHMS:
+            parsed.append(challenge)
+    if not parsed:
+        raise SipParseError("no usable digest challenge", status=401)
+    rank = {"SHA-256": 0, "SHA-256-SESS": 1, "MD5": 2, "MD5-SESS": 3}
+    best = min(parsed, key=lambda c: rank.get(c.algorithm.upper(), 9))
+    creds = answer_challenge(
+        best, method=method, uri=uri, username=username, password=password, cnonce=cnonce, body=body
+    )
+    return ("Authorization" if response_status == 401 else "Proxy-Authorization"), str(creds)
 
 
 class Verdict(StrEnum):

@@ -136,3 +136,20 @@ def test_server_stale_and_forged_nonces() -> None:
     assert [c.algorithm for c in server.challenges(1.0)] == ["SHA-256", "MD5"]
     with pytest.raises(ValueError):
         DigestServer("r", b"short")
+
+
+def test_authorization_for_401_and_407_prefers_sha256() -> None:
+    from openline.codecs.sip.digest import authorization_for
+
+    server = DigestServer("openline", b"0123456789abcdef0123")
+    values = ['Basic realm="x"', *[str(c) for c in reversed(server.challenges(5.0))]]  # MD5 listed first here
+    name, value = authorization_for(401, values, method="INVITE", uri="sip:b@x", username="u", password="p", cnonce="c")
+    creds = DigestCredentials.parse(value)
+    assert name == "Authorization" and creds.algorithm == "SHA-256"
+    assert server.verify(creds, method="INVITE", password="p", now=6.0) is Verdict.OK
+    name, _ = authorization_for(407, values[2:], method="INVITE", uri="sip:b@x", username="u", password="p", cnonce="c")
+    assert name == "Proxy-Authorization"
+    with pytest.raises(SipParseError):
+        authorization_for(401, ['Digest realm="r", nonce="n", algorithm=SHA-512-256'], method="INVITE", uri="u", username="u", password="p", cnonce="c")
+    with pytest.raises(ValueError):
+        authorization_for(403, [], method="INVITE", uri="u", username="u", password="p", cnonce="c")
