@@ -481,9 +481,12 @@ class SipEndpoint:
             if isinstance(action, SendMessage):
                 message = action.message
                 destination = entry.source
-                if destination.transport == "UDP" and isinstance(message, Response):
+                connection_gone = entry.connection is None or entry.connection.closed
+                if isinstance(message, Response) and (destination.transport == "UDP" or connection_gone):
+                    # §18.2.2: UDP responses go to received/rport; on a stream whose connection is
+                    # gone, open a new one to the sent-by address (received, port)
                     host, port = message.via.response_address()
-                    destination = Address(host, port, "UDP")
+                    destination = Address(host, port, destination.transport)
                 try:
                     self._send(message, destination, entry.connection)
                 except (ConnectionError, OSError) as exc:

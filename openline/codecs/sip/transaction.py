@@ -265,10 +265,12 @@ class ClientInviteTransaction(_Base):
         self.key = client_key(request)
         self._a_interval = self.timers.t1
         self._ack: Request | None = None
+        self._started = False
 
     def start(self) -> list[Action]:
-        if self.state is not TransactionState.TERMINATED or self._ack is not None:
+        if self._started:
             raise SipStateError("transaction already started")
+        self._started = True
         self.state = TransactionState.CALLING
         out: list[Action] = [SendMessage(self.request)]
         if not self.reliable:

@@ -242,7 +242,11 @@ async def test_malformed_input_is_counted_and_endpoint_survives(pair: tuple[SipE
     try:
         for junk in (b"garbage\r\n\r\n", b"\x00\xff" * 50, b"INVITE sip:x SIP/2.0\r\n\r\n", b"\r\n\r\n"):
             sock.sendto(junk, ("127.0.0.1", uas.endpoint.port))
-        await asyncio.sleep(0.1)
+        for _ in range(250):
+            if uas.endpoint.malformed >= 3:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
         assert uas.endpoint.malformed == 3
     finally:
         sock.close()

@@ -148,7 +148,7 @@ def test_non_invite_timer_e_caps_at_t2_and_f_times_out() -> None:
     c.run_until(40.0)
     times = [t for t, _ in c.sent]
     assert times[:6] == [0.0, 0.5, 1.5, 3.5, 7.5, 11.5]
-    assert all(b - a == 4.0 for a, b in itertools.pairwise(times))
+    assert all(b - a == 4.0 for a, b in itertools.pairwise(times[4:]))
     assert (32.0, TimedOut(Timer.F)) in c.events
 
 
