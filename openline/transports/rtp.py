@@ -1,0 +1,330 @@
+"""RTP media legs over UDP, paced by one shared monotonic clock.
+
+:class:`MediaClock` is a single task for every leg of the process: it wakes on absolute
+deadlines (start + k x 20 ms on the loop's monotonic clock), so scheduling error never adds up,
+and ticks each registered leg in turn. A leg counts a packet as late when it leaves more than
+10 ms after its deadline; when the process stalls for more than a few frames the clock skips
+the missed deadlines (counted) instead of bursting them out. No task or timer per packet.
+
+:class:`RtpLeg` is one call leg's media: a UDP socket (an asyncio DatagramProtocol), the sans-IO
+sender (sequence/timestamp/SSRC, RFC 4733 digits), a DTMF detector, a jitter buffer and
+RTCP parsing. Symmetric RTP (RFC 4961) / latching: the leg sends to the SDP address until the
+first valid RTP packet of the negotiated payload types arrives, then to that packet's source,
+which is what works behind NAT. After that, packets from other sources are ignored until the
+next offer/answer (``negotiate``), so a stranger cannot take the stream over.
+
+Outgoing audio is G.711 payload bytes from ``play`` (framed by 160 bytes) or from a
+``source`` callable; when there is nothing to play the leg sends codec silence, keeping the
+stream continuous as peers expect. Decoded incoming frames go to ``on_audio`` every tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from openline.codecs.media.framer import Framer
+from openline.codecs.media.g711 import silence_byte
+from openline.codecs.rtp import (
+    DtmfDetector,
+    DtmfEnded,
+    DtmfStarted,
+    JitterBuffer,
+    RtpPacket,
+    RtpParseError,
+    RtpSender,
+    SourceState,
+    looks_like_rtcp,
+    parse_compound,
+)
+
+__all__ = ["FRAME_INTERVAL", "LATE_THRESHOLD", "LegStats", "MediaClock", "PortRange", "RtpLeg"]
+
+log = logging.getLogger("openline.rtp")
+
+FRAME_INTERVAL: Final = 0.020
+LATE_THRESHOLD: Final = 0.010  # a packet leaving more than 10 ms after its deadline is late
+MAX_CATCH_UP_FRAMES: Final = 5  # beyond this the clock skips deadlines rather than bursting
+
+
+@dataclass(slots=True)
+class LegStats:
+    packets_sent: int = 0
+    packets_late: int = 0
+    max_lateness: float = 0.0
+    packets_received: int = 0
+    malformed: int = 0
+    ignored: int = 0  # unknown payload types (SIPp's PT 97 "noop" packets), foreign sources
+    rtcp_received: int = 0
+    digits_received: int = 0
+
+    @property
+    def late_ratio(self) -> float:
+        return self.packets_late / self.packets_sent if self.packets_sent else 0.0
+
+
+class MediaClock:
+    """The one pacing task for all legs."""
+
+    def __init__(self, interval: float = FRAME_INTERVAL) -> None:
+        self.interval = interval
+        self._legs: dict[int, RtpLeg] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.ticks = 0
+        self.skipped_ticks = 0
+
+    def add(self, leg: RtpLeg) -> None:
+        self._legs[id(leg)] = leg
+
+    def remove(self, leg: RtpLeg) -> None:
+        self._legs.pop(id(leg), None)
+
+    @property
+    def legs(self) -> int:
+        return len(self._legs)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="openline-media-clock")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.interval
+        while True:
+            delay = deadline - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            now = loop.time()
+            behind = int((now - deadline) / self.interval)
+            if behind > MAX_CATCH_UP_FRAMES:
+                # a stall (GC, blocked loop): drop the missed deadlines, keep the grid
+                self.skipped_ticks += behind
+                deadline += behind * self.interval
+            for leg in list(self._legs.values()):
+                try:
+                    leg.tick(deadline, loop.time())
+                except Exception:  # one broken leg must not stop the others' media
+                    log.exception("rtp leg tick failed")
+            self.ticks += 1
+            deadline += self.interval
+
+
+class PortRange:
+    """Even ports (RTP convention, RFC 3550 §11) from ``start``..``end``, handed out in turn."""
+
+    def __init__(self, start: int, end: int) -> None:
+        if not 0 < start < end <= 65535:
+            raise ValueError("bad RTP port range")
+        self.start = start + (start & 1)
+        self.end = end
+        self._next = self.start
+
+    def candidates(self) -> list[int]:
+        ports = list(range(self._next, self.end + 1, 2)) + list(range(self.start, self._next, 2))
+        return ports
+
+    def advance(self, used: int) -> None:
+        self._next = used + 2 if used + 2 <= self.end else self.start
+
+
+class RtpLeg(asyncio.DatagramProtocol):
+    def __init__(
+        self,
+        *,
+        codec: str,
+        payload_type: int,
+        remote: tuple[str, int] | None,
+        dtmf_payload_type: int | None = None,
+        on_audio: Callable[[bytes], None] | None = None,
+        on_dtmf: Callable[[str], None] | None = None,
+        latching: bool = True,
+        send_silence: bool = True,
+        rng: random.Random | None = None,
+    ) -> None:
+        rng = rng or random.SystemRandom()
+        self.codec = codec.upper()
+        self.payload_type = payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        self.remote = remote
+        self.latching = latching
+        self.latched = False
+        self.send_silence = send_silence
+        self.on_audio = on_audio
+        self.on_dtmf = on_dtmf
+        self.stats = LegStats()
+        self._silence = bytes([silence_byte(self.codec)]) * 160
+        # §5.1: random initial sequence number and timestamp, random SSRC
+        self.sender = RtpSender(
+            ssrc=rng.getrandbits(32),
+            payload_type=payload_type,
+            dtmf_payload_type=dtmf_payload_type,
+            initial_seq=rng.getrandbits(16),
+            initial_ts=rng.getrandbits(32),
+        )
+        self.jitter = JitterBuffer(silence=silence_byte(self.codec))
+        self.detector = DtmfDetector(dtmf_payload_type) if dtmf_payload_type is not None else None
+        self.source_state = SourceState()
+        self._framer = Framer(160, pad=silence_byte(self.codec))
+        self._queue: deque[bytes] = deque()
+        self.source: Callable[[], bytes | None] | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+        self.local_port = 0
+        self.digits: list[str] = []
+        self._now: Callable[[], float] = lambda: 0.0
+
+    # --- socket -------------------------------------------------------------------------------
+
+    async def open(self, host: str, ports: PortRange | None = None, port: int = 0) -> int:
+        loop = asyncio.get_running_loop()
+        candidates = ports.candidates() if ports is not None else [port]
+        last_error: OSError | None = None
+        for candidate in candidates:
+            try:
+                transport, _ = await loop.create_datagram_endpoint(lambda: self, local_addr=(host, candidate))
+            except OSError as exc:
+                last_error = exc
+                continue
+            self._transport = transport
+            self.local_port = int(transport.get_extra_info("sockname")[1])
+            if ports is not None:
+                ports.advance(self.local_port)
+            return self.local_port
+        raise OSError(f"no free RTP port: {last_error}")
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    @property
+    def closed(self) -> bool:
+        return self._transport is None
+
+    def negotiate(
+        self, *, codec: str, payload_type: int, dtmf_payload_type: int | None, remote: tuple[str, int]
+    ) -> None:
+        """Adopt the outcome of offer/answer. The socket is opened first (its port goes into the
+        SDP), so the codec is often known only afterwards, or changes on a re-INVITE."""
+        self.codec = codec.upper()
+        self.payload_type = payload_type
+        self.dtmf_payload_type = dtmf_payload_type
+        self.sender.payload_type = payload_type
+        self.sender.dtmf_payload_type = dtmf_payload_type
+        self.detector = DtmfDetector(dtmf_payload_type) if dtmf_payload_type is not None else None
+        silence = silence_byte(self.codec)
+        self.jitter = JitterBuffer(silence=silence)
+        self._silence = bytes([silence]) * 160
+        self._framer = Framer(160, pad=silence)
+        self.remote = remote
+        self.latched = False  # learn the real source again for the new session
+
+    # --- outgoing -----------------------------------------------------------------------------
+
+    def play(self, payload: bytes) -> None:
+        """Queue G.711 payload bytes (already in this leg's codec) to send, 20 ms at a time."""
+        self._queue.extend(self._framer.push(payload))
+        tail = self._framer.flush()
+        if tail is not None:
+            self._queue.append(tail)
+
+    def clear_playback(self) -> None:
+        self._queue.clear()
+
+    @property
+    def playing(self) -> bool:
+        return bool(self._queue)
+
+    def send_digits(self, digits: str, duration_ms: int = 100) -> None:
+        self.sender.queue_digits(digits, duration_ms)
+
+    def _next_frame(self) -> bytes | None:
+        if self._queue:
+            return self._queue.popleft()
+        if self.source is not None:
+            frame = self.source()
+            if frame is not None:
+                return frame
+        return self._silence if self.send_silence else None
+
+    def tick(self, deadline: float, now: float) -> None:
+        """One 20 ms step: play out what arrived, send what is due."""
+        frame_in = self.jitter.pop()
+        if frame_in is not None and self.on_audio is not None:
+            self.on_audio(frame_in)
+        # while digits go out the prompt waits (RFC 4733 events replace the audio of those ticks)
+        packet = self.sender.next_packet(None if self.sender.sending_dtmf else self._next_frame())
+        if packet is None or self._transport is None or self.remote is None:
+            return
+        self._transport.sendto(bytes(packet), self.remote)
+        self.stats.packets_sent += 1
+        lateness = now - deadline
+        if lateness > self.stats.max_lateness:
+            self.stats.max_lateness = lateness
+        if lateness > LATE_THRESHOLD:
+            self.stats.packets_late += 1
+
+    # --- incoming -----------------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        source = (str(addr[0]), int(str(addr[1])))
+        if looks_like_rtcp(data):
+            try:
+                parse_compound(data)
+                self.stats.rtcp_received += 1
+            except RtpParseError:
+                self.stats.malformed += 1
+            return
+        try:
+            packet = RtpPacket.parse(data)
+        except RtpParseError:
+            self.stats.malformed += 1
+            return
+        pt = packet.payload_type
+        if pt != self.payload_type and pt != self.dtmf_payload_type:
+            self.stats.ignored += 1
+            return
+        if self.latching and source != self.remote:
+            if self.latched:
+                # once latched, other sources are ignored until the next offer/answer: re-latching
+                # on any packet would let a stranger hijack the stream ("RTP bleed")
+                self.stats.ignored += 1
+                return
+            log.debug("rtp leg %s latched to %s:%s", self.local_port, *source)
+            self.remote = source
+        self.latched = self.latching  # latching off: media is taken from any source, sent to the SDP
+        self.stats.packets_received += 1
+        self.source_state.update_seq(packet.sequence)
+        if pt == self.payload_type:
+            self.jitter.push(packet, self._now())
+            if self.detector is not None:
+                self._digits(self.detector.expire(packet.ssrc, packet.timestamp))
+        elif self.detector is not None:
+            self._digits(self.detector.receive(packet))
+
+    def _digits(self, events: list[DtmfStarted | DtmfEnded]) -> None:
+        for event in events:
+            if isinstance(event, DtmfStarted):
+                # report at the start: the end may be lost entirely (peers' recipe, baresip quirk)
+                self.stats.digits_received += 1
+                self.digits.append(event.digit)
+                if self.on_dtmf is not None:
+                    self.on_dtmf(event.digit)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._now = asyncio.get_running_loop().time
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("rtp leg %s socket error: %s", self.local_port, exc)
