@@ -63,7 +63,8 @@ def test_kill_9_mid_stream(tmp_path: Path) -> None:
 
     def restarter() -> None:
         killed.wait()
-        restarted = OpenlineServer(tmp_path / "data", env=env).start()
+        # A loaded machine can take a while to reopen the data dir: wait as long as it takes.
+        restarted = OpenlineServer(tmp_path / "data", env=env).start(timeout=300)
         current["url"] = restarted.url
         servers.append(restarted)
 
