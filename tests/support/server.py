@@ -81,7 +81,7 @@ class OpenlineServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self.proc and self.proc.stdout:
+        if self.proc and self.proc.stdout and not self.proc.stdout.closed:  # kill() may have closed it
             self.output = self.proc.stdout.read()  # whatever followed the banner (uvicorn's access log)
             self.proc.stdout.close()
 
