@@ -103,7 +103,8 @@ def test_health_and_openapi(server: OpenlineServer) -> None:
         for method in methods:
             response = httpx.request(method.upper(), f"{server.url}{concrete}", auth=_auth(server))
             assert response.status_code != 405, (method, path)
-            if not re.search(r"\{\w*(Sid|address)\}", path):
+            # AuthTokens act on the caller's secondary token, which does not exist here: 404 is its answer.
+            if not re.search(r"\{\w*(Sid|address)\}", path) and "/AuthTokens/" not in path:
                 assert response.status_code != 404, (method, path, response.text)
     from openapi_spec_validator import validate as validate_spec
     validate_spec(doc)
