@@ -458,7 +458,12 @@ class Verifier:
                 if status is VerificationStatus.PENDING and current.check_attempts >= MAX_CHECK_ATTEMPTS:
                     spent = await repo.move(conn, current.sid, VerificationStatus.PENDING,
                                             VerificationStatus.MAX_ATTEMPTS_REACHED, now)
-                elif status is VerificationStatus.MAX_ATTEMPTS_REACHED and current.is_live(now):
+                    if not spent:
+                        # a concurrent check closed it between our read and our move: read it again
+                        current = await repo.get(conn, found.sid)
+                        assert current is not None
+                        status = current.status_at(now)
+                if not spent and status is VerificationStatus.MAX_ATTEMPTS_REACHED and current.is_live(now):
                     raise TwilioError(60202, f"Max check attempts ({MAX_CHECK_ATTEMPTS}) reached for this "
                                              "verification")
                 if not spent:
