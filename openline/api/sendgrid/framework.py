@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import OperationalError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from openline.core.email import MAX_BODY_BYTES, SendGridError
 from openline.core.errors import TwilioError
 from openline.services.auth import Authenticator
 from openline.services.email_keys import EmailKeys, EmailPrincipal, unauthorized
+from openline.storage.database import DatabaseBusy
 
 log = logging.getLogger("openline.api.sendgrid")
 
@@ -134,6 +136,12 @@ def build_sendgrid_routes(operations: Sequence[SgOperation], keys: EmailKeys, ac
                 return await op.handler(SgCall(request, principal, body, dict(request.path_params)))
             except SendGridError as error:
                 return sg_error(error)
+            except OperationalError as exc:  # the store is locked, full or unreachable: worth a retry
+                log.warning("store unavailable in %s %s: %s", request.method, request.url.path, exc.orig)
+                return sg_json(SendGridError(503, "service temporarily unavailable; retry shortly").payload(),
+                               503, {"Retry-After": "1"})
+            except DatabaseBusy:  # no database connection came within database.pool_timeout_seconds
+                return sg_error(SendGridError(429, "too many requests; retry shortly"))
             except Exception:
                 log.exception("unhandled error in %s %s", request.method, request.url.path)
                 return sg_error(SendGridError(500, "internal error"))
