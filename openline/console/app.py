@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +26,7 @@ from openline.console import (
     verify,
 )
 from openline.console.deps import ConsoleServices
-from openline.console.web import Console, not_found_response
+from openline.console.web import Console, not_found_response, store_unavailable_response
 
 STATIC = Path(__file__).parent / "static"
 
@@ -46,7 +47,11 @@ def console_app(services: ConsoleServices) -> Starlette:
         *phone.routes(console),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes)
+
+    async def store_unavailable(request: Request, exc: Exception) -> Response:
+        return store_unavailable_response(console, request)
+
+    app = Starlette(routes=routes, exception_handlers={OperationalError: store_unavailable})
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
         response: Response = not_found_response(console, Request(scope, receive))

@@ -229,6 +229,16 @@ def not_found_response(console: Console, request: Request) -> HTMLResponse:
                         404)
 
 
+def store_unavailable_response(console: Console, request: Request) -> HTMLResponse:
+    """The database is locked, full or unreachable: a page that says so, and when to retry."""
+    response = console.html("error.html", {"base": base_path(request), "title": "Temporarily unavailable",
+                                           "account": None,
+                                           "message": "Openline cannot reach its database right now. "
+                                                      "Try again in a moment."}, 503)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def guard(console: Console, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Signed-in pages: resume the session (or go to sign-in), check CSRF on POST, map errors."""
 
