@@ -83,6 +83,7 @@ def wait_delivered(count_delivered: object, deadline: float = 1800) -> None:
 
 
 def postgres_run(workers: int, root: Path) -> tuple[float, float]:
+    root.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(root, ADMIN, CONFIG).create()
     try:
         cluster.start(apis=1, workers=0)
