@@ -21,14 +21,16 @@ import httpx
 
 from openline.codecs.segments import segment
 from openline.config import MessagingSettings
+from openline.core.channels import Channel, channel_of, within_session
 from openline.core.clock import Clock
 from openline.core.entities import AccountStatus, NumberType
-from openline.core.errors import lookup
+from openline.core.errors import TwilioError, lookup
 from openline.core.lifecycle import MessageStatus, check_transition, is_final
 from openline.core.messaging import Message, SenderKind
 from openline.core.numbering import parse_e164
 from openline.services.callbacks import StatusCallbacks
 from openline.services.carriers import Accepted, Rejected, TryLater
+from openline.services.content import ContentService
 from openline.services.messaging import NANP_PREFIX, opt_out_scope, price_for
 from openline.services.queue import RetryLater
 from openline.services.routing import Router
@@ -57,9 +59,10 @@ class Dispatcher:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         services: MessagingServiceRepository, senders: ServiceSenderRepository, sticky: StickySenderRepository,
         opt_outs: OptOutRepository, callbacks: StatusCallbacks, throughput: Throughput, http: httpx.AsyncClient,
-        accounts: AccountRepository,
+        accounts: AccountRepository, contents: ContentService,
     ) -> None:
         self._db = db
+        self._contents = contents
         self._accounts = accounts
         self._clock = clock
         self._settings = settings
@@ -111,6 +114,10 @@ class Dispatcher:
             log.info("re-submitting %s after an interrupted send", message.sid)
         elif message.expires_at is not None and now > message.expires_at:
             await self._fail(message, job, 30001, "The message expired in the queue (ValidityPeriod)")
+            return
+        if channel_of(message.to_addr) is Channel.WHATSAPP and not await self._in_session(message, now):
+            await self._fail(message, job, 63016, "Failed to send freeform message because you are outside the "
+                                                  "allowed window: send a WhatsApp template (ContentSid) instead")
             return
         sender = message.from_addr or ""
         number = await self._number_kind(sender)
@@ -172,6 +179,20 @@ class Dispatcher:
             async with self._db.transaction() as conn:
                 await self._step(conn, message, S.QUEUED, detail="every route is down or busy")
         raise RetryLater(min(waits) if waits else 1.0, "every route is down or busy")
+
+    async def _in_session(self, message: Message, now: datetime) -> bool:
+        """WhatsApp's 24-hour rule: templates always go; free-form only within 24 h of the user's last message."""
+        async with self._db.read() as conn:
+            if message.content_sid:
+                try:
+                    rendered = await self._contents.rendered(conn, message.account_sid, message.content_sid,
+                                                             message.content_variables)
+                except TwilioError:
+                    rendered = None  # the content was deleted since: it goes as the text it rendered to
+                if rendered is not None and rendered.template:
+                    return True
+            last = await self._messages.last_inbound(conn, message.to_addr, message.from_addr or "")
+        return within_session(last, now)
 
     async def _number_kind(self, sender: str) -> NumberType | None:
         parsed = parse_e164(sender) if sender.startswith("+") else None
@@ -259,8 +280,13 @@ class Receipts:
 
     async def apply(self, conn: Conn, message: Message, status: MessageStatus,
                     error_code: int | None = None, detail: str | None = None) -> Message:
-        if message.status is status or is_final(message.status):
+        if message.status is status or (is_final(message.status) and not (
+                status is S.READ and message.status is S.DELIVERED)):
             return message  # a duplicate or late report: the first final word stands
+        if status is S.READ and message.status in (S.SENT, S.PARTIALLY_DELIVERED):
+            # Read without a delivered report first (chat platforms batch them): delivered is implied.
+            message = await self._messages.set_status(conn, message, S.DELIVERED, self._clock.now())
+            await self._callbacks.on_status(conn, message)
         changes: dict[str, object] = {}
         if error_code is not None:
             spec = lookup(error_code)
