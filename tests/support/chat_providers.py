@@ -1,0 +1,96 @@
+"""A fake of the chat platforms' send APIs on loopback: records every request, answers as each
+platform documents (WhatsApp Cloud API, Messenger Send API, Telegram Bot API, LINE Messaging API)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000")
+
+
+@dataclass
+class ProviderRequest:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class FakeProviders:
+    requests: list[ProviderRequest] = field(default_factory=list)
+    # Recipient id -> (HTTP status, JSON answer) to refuse a send with.
+    refusals: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    port: int = 0
+
+    def start(self) -> FakeProviders:
+        fake = self
+        counter = itertools.count(1)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _answer(self, status: int, payload: Any, content_type: str = "application/json") -> None:
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:  # media the messages link to
+                if self.path.startswith("/media/"):
+                    self._answer(200, PNG, "image/png")
+                else:
+                    self._answer(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                parts = urlsplit(self.path)
+                body = json.loads(raw) if raw else None
+                request = ProviderRequest("POST", parts.path, dict(parse_qsl(parts.query)),
+                                          {k.lower(): v for k, v in self.headers.items()}, body)
+                fake.requests.append(request)
+                n = next(counter)
+                recipient = str((body or {}).get("to") or ((body or {}).get("recipient") or {}).get("id")
+                                or (body or {}).get("chat_id") or "")
+                if recipient in fake.refusals:
+                    self._answer(*fake.refusals[recipient])
+                elif parts.path.endswith("/messages") and "/me/" not in parts.path and "/v2/" not in parts.path:
+                    self._answer(200, {"messaging_product": "whatsapp",
+                                       "contacts": [{"input": recipient, "wa_id": recipient}],
+                                       "messages": [{"id": f"wamid.FAKE{n}"}]})
+                elif parts.path.endswith("/me/messages"):
+                    self._answer(200, {"recipient_id": recipient, "message_id": f"m_FAKE{n}"})
+                elif parts.path.startswith("/bot"):
+                    self._answer(200, {"ok": True, "result": {"message_id": n, "date": 1441645532,
+                                                              "chat": {"id": int(recipient), "type": "private"}}})
+                elif parts.path == "/v2/bot/message/push":
+                    self._answer(200, {"sentMessages": [{"id": f"4612309668420{n}", "quoteToken": "q"}]})
+                else:
+                    self._answer(404, {"message": "Not found"})
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def to(self, path_part: str) -> list[ProviderRequest]:
+        return [r for r in self.requests if path_part in r.path]
