@@ -9,8 +9,7 @@ import json
 
 import pytest
 
-from openline.codecs.chat import PayloadError, signatures
-from openline.codecs.chat import line, messenger, telegram, whatsapp
+from openline.codecs.chat import PayloadError, line, messenger, signatures, telegram, whatsapp
 
 
 def test_hub_signature_matches_an_independent_hmac() -> None:
