@@ -166,3 +166,20 @@ def test_conversation_sms_and_whatsapp(client: Client, server: OpenlineServer, r
     assert [(m.body, m.participant_sid) for m in messages] == [
         ("hi from whatsapp", p_wa.sid), ("hi from sms", p_sms.sid)]
     assert not [r for r in receiver.received if r.path == "/sms"]  # the conversation took both
+
+
+def test_console_log_shows_channel_messages(client: Client, server: OpenlineServer) -> None:
+    from tests.integration.test_console import ConsoleClient
+
+    msg = client.messages.create(from_="telegram:4242", to="telegram:777", body="console sees telegram")
+    wait_for(lambda: client.messages(msg.sid).fetch().status == "delivered")
+    console = ConsoleClient(server.url)
+    try:
+        assert console.sign_in(server.account_sid, server.auth_token).status_code == 303  # type: ignore[attr-defined]
+        page = console.get("/messages", params={"to": "Telegram:777"})
+        assert page.status_code == 200
+        assert "console sees telegram" in page.text and "telegram:4242" in page.text and "telegram:777" in page.text
+        detail = console.get(f"/messages/{msg.sid}")
+        assert detail.status_code == 200 and "delivered" in detail.text
+    finally:
+        console.http.close()
