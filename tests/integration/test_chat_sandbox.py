@@ -183,3 +183,27 @@ def test_console_log_shows_channel_messages(client: Client, server: OpenlineServ
         assert detail.status_code == 200 and "delivered" in detail.text
     finally:
         console.http.close()
+
+
+def test_whatsapp_address_configuration_opens_conversations(client: Client, server: OpenlineServer,
+                                                            receiver: WebhookReceiver) -> None:
+    v1 = client.conversations.v1
+    number = client.incoming_phone_numbers.create(phone_number="+15555550605", sms_url=receiver.url("/sms")).phone_number
+    config = v1.address_configurations.create(type="whatsapp", address=f"whatsapp:{number}",
+                                              auto_creation_enabled=True, auto_creation_type="default")
+    assert (config.type, config.address) == ("whatsapp", f"whatsapp:{number}")
+    before = {c.sid for c in v1.conversations.list()}
+    user = "whatsapp:+15558670605"
+    assert user_sends(server, user, f"whatsapp:{number}", "I need help").status_code == 201
+    opened = wait_for(lambda: [c for c in v1.conversations.list() if c.sid not in before])
+    conv = opened[0]  # type: ignore[index]
+    participants = v1.conversations(conv.sid).participants.list()
+    assert [(p.messaging_binding["type"], p.messaging_binding["address"], p.messaging_binding["proxy_address"])
+            for p in participants] == [("whatsapp", user, f"whatsapp:{number}")]
+    wait_for(lambda: [m.body for m in v1.conversations(conv.sid).messages.list()] == ["I need help"])
+    # An agent answers in the conversation: the reply reaches WhatsApp, within the window.
+    v1.conversations(conv.sid).participants.create(identity="agent")
+    v1.conversations(conv.sid).messages.create(author="agent", body="How can I help?")
+    got = wait_for(lambda: inbox(server, user))
+    assert got[0]["body"] == "How can I help?" and got[0]["from"] == f"whatsapp:{number}"  # type: ignore[index]
+    assert not [r for r in receiver.received if r.path == "/sms"]
