@@ -131,7 +131,7 @@ async def read_json(request: Request) -> Any:
         return None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
-        raise TwilioError(20415, "Send the request body as JSON (application/json)")
+        return None  # the handler finds its resource first (404 before 400), then asks for JSON
     try:
         return orjson.loads(bytes(body))
     except orjson.JSONDecodeError:

@@ -29,7 +29,7 @@ class ContentService:
 
     async def create(self, account: Account, payload: Any) -> Content:
         if not isinstance(payload, dict):
-            raise TwilioError(20001, "Send the content as a JSON object")
+            raise TwilioError(20001, "Send the content as a JSON object (Content-Type: application/json)")
         name = payload.get("friendly_name") or ""
         language = payload.get("language")
         if not isinstance(name, str) or len(name) > MAX_NAME:
@@ -69,7 +69,7 @@ class ContentService:
         """
         await self.get(account, sid)
         if not isinstance(payload, dict):
-            raise TwilioError(20001, "Send name and category as a JSON object")
+            raise TwilioError(20001, "Send name and category as a JSON object (Content-Type: application/json)")
         name, category = payload.get("name"), str(payload.get("category") or "").upper()
         if not isinstance(name, str) or not re.fullmatch(TEMPLATE_NAME, name):
             raise TwilioError(20001, "name must be the WhatsApp template name (lowercase letters, digits, _)")
