@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from openline.console.streams import sse, stream
 from openline.console.web import Console, Ctx, guard
-from openline.core.lifecycle import Direction, MessageStatus
 from openline.core.channels import parse_address
+from openline.core.lifecycle import Direction, MessageStatus
 from openline.services.insight import MessageFilter
 
 PAGE_SIZE = 50
