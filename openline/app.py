@@ -246,8 +246,10 @@ class Openline:
             result = await self.services.accounts.bootstrap(self.settings.account_sid, token)
         except IntegrityError:  # another process of the cluster created it at the same moment
             result = await self.services.accounts.bootstrap(self.settings.account_sid, token)
-        if self.channels is not None and result is not None:
-            self.channels.default_account = result.account.sid  # owns chat senders without account_sid
+        if self.channels is not None:
+            # The start-up account owns chat senders configured without account_sid.
+            default = result.account if result else await self.services.accounts.default_account()
+            self.channels.default_account = default.sid if default else None
         return result
 
     def bound_to(self, base_url: str) -> None:
@@ -385,7 +387,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     if channel_directory.configured(Channel.TELEGRAM):
         chat_carriers[Channel.TELEGRAM] = TelegramCarrier(ch.telegram, db, chat_http, media_repo)
     if channel_directory.configured(Channel.LINE):
-        chat_carriers[Channel.LINE] = LineCarrier(ch.line, db, chat_http, media_repo)
+        chat_carriers[Channel.LINE] = LineCarrier(ch.line, db, chat_http, media_repo, message_repo, clock)
     channel_webhooks = ChannelWebhooks(db, wakeup, settings.channels, channel_directory, inbound, receipts,
                                        message_repo, number_repo)
     router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled, channels=chat_carriers)

@@ -45,6 +45,7 @@ class Message:
     content_sid: str | None = None
     content_variables: str | None = None
     profile_name: str | None = None  # a chat user's display name (WhatsApp ProfileName)
+    reply_token: str | None = None  # LINE: an inbound message's unused reply token
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ refusal fails the message with the Twilio code ``core.channels.twilio_error`` gi
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from collections.abc import Callable, Sequence
 
 from openline.codecs.chat import ChatRequest, SendResult
@@ -20,14 +21,18 @@ from openline.codecs.chat import whatsapp as whatsapp_codec
 from openline.codecs.segments import Segmentation
 from openline.config import LineSettings, MessengerSettings, TelegramSettings, WhatsAppSettings
 from openline.core.channels import Channel, parse_address, twilio_error
+from openline.core.clock import Clock
 from openline.core.errors import TwilioError
 from openline.core.messaging import Media, Message
 from openline.services.carriers import Accepted, ChatHttp, ChatLinkError, Rejected, SubmitResult, TryLater
 from openline.services.content import ContentService
 from openline.storage.database import Conn, Database
-from openline.storage.repositories.messaging import MediaRepository
+from openline.storage.repositories.messaging import MediaRepository, MessageRepository
 
 LINK_RETRY_SECONDS = 5.0
+# LINE accepts a reply token only for a short while after the event (and once): within this
+# margin a reply is tried, and a refused token still falls back to a push.
+LINE_REPLY_WINDOW = timedelta(seconds=50)
 
 
 def _secret(value: object) -> str:
@@ -162,12 +167,26 @@ class TelegramCarrier(_ChatCarrier):
 
 
 class LineCarrier(_ChatCarrier):
+    """Replies with the user's fresh reply token when there is one (free of LINE's push quota),
+    pushes otherwise, and pushes when LINE refuses the token (expired meanwhile)."""
+
     channel = Channel.LINE
     name = Channel.LINE.value
 
-    def __init__(self, settings: LineSettings, db: Database, http: ChatHttp, media: MediaRepository) -> None:
+    def __init__(self, settings: LineSettings, db: Database, http: ChatHttp, media: MediaRepository,
+                 messages: MessageRepository, clock: Clock) -> None:
         super().__init__(db, http, media, settings.api_base_url)
         self._settings = settings
+        self._messages = messages
+        self._clock = clock
+
+    async def _reply_token(self, message: Message) -> str | None:
+        since = self._clock.now() - LINE_REPLY_WINDOW
+        async with self._db.transaction() as conn:
+            found = await self._messages.fresh_reply_token(conn, message.to_addr, message.from_addr or "", since)
+            if found is None or not await self._messages.claim_reply_token(conn, *found):
+                return None
+        return found[1]
 
     async def submit(self, message: Message, segmentation: Segmentation) -> SubmitResult:
         to = parse_address(message.to_addr)
@@ -176,6 +195,14 @@ class LineCarrier(_ChatCarrier):
         parts = [line_codec.text_message(message.body)] if message.body else []
         parts += [line_codec.media_message(item.content_type, item.source_url or "")
                   for item in await self._media_of(message)]
+        token = _secret(self._settings.channel_access_token)
+        reply_token = await self._reply_token(message)
+        if reply_token is not None:
+            replied = await self._send_all([line_codec.reply_request(token, reply_token, parts)],
+                                           lambda status, body: line_codec.parse_send_response(status, body,
+                                                                                               message.sid))
+            if not isinstance(replied, Rejected):
+                return replied
         # The retry key is derived from the message, so a push re-sent after a crash is sent once.
         retry_key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"openline:{message.sid}"))
         return await self._send_all(

@@ -182,7 +182,7 @@ class ChannelWebhooks:
             for item in message.media if item.ref.startswith(("http://", "https://"))]
         await self._inbound.receive_chat(conn, from_addr, to_addr, account_sid, message.text, media,
                                          carrier=channel.value, profile_name=message.profile_name,
-                                         carrier_message_id=message.message_id)
+                                         carrier_message_id=message.message_id, reply_token=message.reply_token)
 
     async def _status(self, conn: Conn, channel: Channel, report: ChatStatus, sender: str | None = None) -> None:
         status = STATUSES.get(report.status)

@@ -165,14 +165,14 @@ class InboundService:
 
     async def receive_chat(self, conn: Conn, from_addr: str, to_addr: str, account_sid: str, body: str,
                            media: Sequence[InboundMedia], carrier: str = "sandbox", profile_name: str | None = None,
-                           carrier_message_id: str | None = None) -> Message:
+                           carrier_message_id: str | None = None, reply_token: str | None = None) -> Message:
         """A chat user's message to a channel sender (caller's transaction); no opt-out keywords."""
         return await self._receive(conn, from_addr, to_addr, account_sid, body, media, carrier, profile_name,
-                                   carrier_message_id)
+                                   carrier_message_id, reply_token)
 
     async def _receive(self, conn: Conn, from_addr: str, to_addr: str, account_sid: str, body: str,
                        media: Sequence[InboundMedia], carrier: str, profile_name: str | None = None,
-                       carrier_message_id: str | None = None) -> Message:
+                       carrier_message_id: str | None = None, reply_token: str | None = None) -> Message:
         now = self._clock.now()
         service_sid = None if is_chat(to_addr) else await self._senders.service_of_number(conn, to_addr)
         sid = new_sid(SidPrefix.MMS if media else SidPrefix.MESSAGE)
@@ -185,7 +185,7 @@ class InboundService:
             price=None, price_unit="USD", date_sent=now, send_at=None, expires_at=None, status_callback=None,
             status_callback_method="POST", application_sid=None, max_price=None, carrier=carrier,
             carrier_message_id=carrier_message_id, in_reply_to=None, date_created=now, date_updated=now,
-            profile_name=profile_name)
+            profile_name=profile_name, reply_token=reply_token)
         await self._messages.insert(conn, message)
         await self._messages.record_event(conn, message, now)
         for source_url, content_type, blob_key in media:

@@ -229,6 +229,7 @@ messages = Table(
     Column("content_sid", String(34)),
     Column("content_variables", Text),
     Column("profile_name", String(255)),
+    Column("reply_token", String(255)),
 )
 
 contents = Table(

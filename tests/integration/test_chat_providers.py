@@ -302,12 +302,32 @@ def test_line(server: OpenlineServer, sdk: Client, providers: FakeProviders, app
     got = wait_for(lambda: [r for r in app_hooks.received if r.path == "/line"])
     assert (got[0].get("From"), got[0].get("To"), got[0].get("Body")) == (user, bot, "Hello, world")  # type: ignore[index]
 
+    # The user's reply token is fresh: the first answer is a reply (LINE's free path)...
     reply = sdk.messages.create(from_=bot, to=user, body="Hello, user")
     wait_for(lambda: sdk.messages(reply.sid).fetch().status == "sent")
+    replied = providers.to("/v2/bot/message/reply")[-1]
+    assert replied.headers["authorization"] == f"Bearer {LINE_TOKEN}"
+    assert replied.body == {"replyToken": "757913772c4646b784d4b7ce46d12671",
+                            "messages": [{"type": "text", "text": "Hello, user"}]}
+    # ...and a token serves once: the next message is a push.
+    second = sdk.messages.create(from_=bot, to=user, body="Anything else?")
+    wait_for(lambda: sdk.messages(second.sid).fetch().status == "sent")
     sent = providers.to("/v2/bot/message/push")[-1]
     assert sent.headers["authorization"] == f"Bearer {LINE_TOKEN}"
     assert len(sent.headers["x-line-retry-key"]) == 36
-    assert sent.body == {"to": LINE_USER, "messages": [{"type": "text", "text": "Hello, user"}]}
+    assert sent.body == {"to": LINE_USER, "messages": [{"type": "text", "text": "Anything else?"}]}
+
+    # A token LINE no longer accepts: the message is pushed instead.
+    other = "U" + "b" * 32
+    expired = {**webhook, "events": [{**webhook["events"][0], "replyToken": "expired",  # type: ignore[dict-item]
+                                      "source": {"type": "user", "userId": other},
+                                      "message": {"type": "text", "id": "14353798921117", "text": "hi"}}]}
+    assert post(server, "line", expired, {"X-Line-Signature": line_sign(LINE_SECRET)}).status_code == 200
+    wait_for(lambda: len([r for r in app_hooks.received if r.path == "/line"]) == 2)
+    late = sdk.messages.create(from_=bot, to=f"line:{other}", body="Sorry for the wait")
+    wait_for(lambda: sdk.messages(late.sid).fetch().status == "sent")
+    assert providers.to("/v2/bot/message/push")[-1].body == {
+        "to": other, "messages": [{"type": "text", "text": "Sorry for the wait"}]}
 
 
 def test_unconfigured_senders_refused(sdk: Client) -> None:

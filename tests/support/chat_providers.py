@@ -74,7 +74,9 @@ class FakeProviders:
                 elif parts.path.startswith("/bot"):
                     self._answer(200, {"ok": True, "result": {"message_id": n, "date": 1441645532,
                                                               "chat": {"id": int(recipient), "type": "private"}}})
-                elif parts.path == "/v2/bot/message/push":
+                elif parts.path == "/v2/bot/message/reply" and (body or {}).get("replyToken") == "expired":
+                    self._answer(400, {"message": "Invalid reply token"})
+                elif parts.path in ("/v2/bot/message/push", "/v2/bot/message/reply"):
                     self._answer(200, {"sentMessages": [{"id": f"4612309668420{n}", "quoteToken": "q"}]})
                 else:
                     self._answer(404, {"message": "Not found"})

@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -105,6 +105,22 @@ class MessageRepository(TableRepository[Message]):
         c = self.table.c
         return await self.find(conn, c.carrier == carrier, c.carrier_message_id == carrier_message_id,
                                c.direction == Direction.INBOUND.value)
+
+    async def fresh_reply_token(self, conn: Conn, from_addr: str, to_addr: str, since: datetime
+                                ) -> tuple[str, str] | None:
+        """The newest unused reply token of ``from_addr``'s messages to ``to_addr`` received after ``since``."""
+        c = self.table.c
+        row = (await conn.execute(select(c.sid, c.reply_token).where(
+            c.from_addr == from_addr, c.to_addr == to_addr, c.direction == Direction.INBOUND.value,
+            c.reply_token.is_not(None), c.date_created > since).order_by(c.id.desc()).limit(1))).first()
+        return (str(row.sid), str(row.reply_token)) if row else None
+
+    async def claim_reply_token(self, conn: Conn, sid: str, token: str) -> bool:
+        """Take the token for one send: a reply token is good for one reply only."""
+        c = self.table.c
+        result = await conn.execute(update(self.table).where(c.sid == sid, c.reply_token == token)
+                                    .values(reply_token=None))
+        return bool(result.rowcount)
 
     async def last_inbound(self, conn: Conn, from_addr: str, to_addr: str) -> datetime | None:
         """When ``from_addr`` last wrote to ``to_addr`` (a chat channel's customer-service window)."""

@@ -12,6 +12,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("content_sid", sa.String(34), nullable=True))
         batch.add_column(sa.Column("content_variables", sa.Text(), nullable=True))
         batch.add_column(sa.Column("profile_name", sa.String(255), nullable=True))
+        batch.add_column(sa.Column("reply_token", sa.String(255), nullable=True))
     # The customer-service window asks for a user's latest message to a sender.
     op.create_index("ix_messages_conversation_pair", "messages", ["from_addr", "to_addr", "direction"])
     op.create_table(
