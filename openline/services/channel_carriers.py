@@ -10,8 +10,8 @@ refusal fails the message with the Twilio code ``core.channels.twilio_error`` gi
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from openline.codecs.chat import ChatRequest, SendResult
 from openline.codecs.chat import line as line_codec
