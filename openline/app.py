@@ -389,7 +389,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     if channel_directory.configured(Channel.LINE):
         chat_carriers[Channel.LINE] = LineCarrier(ch.line, db, chat_http, media_repo, message_repo, clock)
     channel_webhooks = ChannelWebhooks(db, wakeup, settings.channels, channel_directory, inbound, receipts,
-                                       message_repo, number_repo)
+                                       message_repo, number_repo, chat_http, blobs, msg.media_max_bytes)
     router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled, channels=chat_carriers)
     dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,

@@ -128,7 +128,7 @@ class _ChannelBase(BaseModel):
     webhook_url: str | None = None
     webhook_method: Literal["GET", "POST"] = "POST"
 
-    @field_validator("api_base_url", "webhook_url")
+    @field_validator("api_base_url", "webhook_url", "data_api_base_url", check_fields=False)
     @classmethod
     def _absolute_url(cls, value: str | None) -> str | None:
         if value and not re.match(r"^https?://[^/]+", value):
@@ -221,6 +221,7 @@ class LineSettings(_ChannelBase):
     """``[channels.line]``: the LINE Messaging API for one channel (bot)."""
 
     api_base_url: str = "https://api.line.me"
+    data_api_base_url: str = "https://api-data.line.me"  # where received media are downloaded
     bot_user_id: str | None = Field(default=None, pattern=r"^U[0-9a-f]{32}$")
     channel_access_token: SecretStr | None = None
     channel_secret: SecretStr | None = None

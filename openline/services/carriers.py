@@ -64,7 +64,12 @@ class ChatHttp(Protocol):
     """The transport that carries chat-platform API requests (``openline.transports.chat_http``)."""
 
     async def send(self, base_url: str, request: ChatRequest) -> tuple[int, bytes]:
-        """POST the request below ``base_url``; the HTTP status and body. Raises :class:`ChatLinkError`."""
+        """Send the request below ``base_url``; the HTTP status and body. Raises :class:`ChatLinkError`."""
+        ...
+
+    async def download(self, url: str, headers: dict[str, str], limit: int) -> tuple[int, str | None, bytes]:
+        """GET a platform's media file: status, content type, bytes. Raises :class:`ChatLinkError`
+        (also when it is larger than ``limit``)."""
         ...
 
 

@@ -10,6 +10,7 @@ codes. Platforms retry webhooks, so a message id already stored is not stored ag
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 from collections.abc import Sequence
@@ -24,10 +25,12 @@ from openline.config import ChannelSettings
 from openline.core.channels import Channel, telegram_bot_id, twilio_error
 from openline.core.errors import OpenlineError
 from openline.core.lifecycle import MessageStatus
+from openline.services.carriers import ChatHttp, ChatLinkError
 from openline.services.channels import ChannelDirectory
 from openline.services.dispatch import Receipts
 from openline.services.inbound import InboundMedia, InboundService
 from openline.services.queue import Wakeup
+from openline.storage.blobs import BlobStore
 from openline.storage.database import Conn, Database
 from openline.storage.repositories import IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import MessageRepository
@@ -36,6 +39,12 @@ log = logging.getLogger("openline.channels")
 
 STATUSES = {"delivered": MessageStatus.DELIVERED, "read": MessageStatus.READ,
             "failed": MessageStatus.UNDELIVERED}  # "sent" is ours already: the platform accepted the send
+
+
+def _linked(message: ChatMessage) -> list[InboundMedia]:
+    """Messenger hands out media as URLs: they are kept as the media's source."""
+    return [(item.ref, item.content_type or mimetypes.guess_type(item.ref.split("?", 1)[0])[0]
+             or "application/octet-stream", None) for item in message.media]
 
 
 class WebhookRejected(OpenlineError):
@@ -55,8 +64,11 @@ def _secret(value: object) -> str | None:
 class ChannelWebhooks:
     def __init__(self, db: Database, wakeup: Wakeup, settings: ChannelSettings, directory: ChannelDirectory,
                  inbound: InboundService, receipts: Receipts, messages: MessageRepository,
-                 numbers: IncomingPhoneNumberRepository) -> None:
+                 numbers: IncomingPhoneNumberRepository, http: ChatHttp, blobs: BlobStore, media_limit: int) -> None:
         self._db = db
+        self._http = http
+        self._blobs = blobs
+        self._media_limit = media_limit
         self._wakeup = wakeup
         self._settings = settings
         self._directory = directory
@@ -95,6 +107,7 @@ class ChannelWebhooks:
             messages, statuses = whatsapp_codec.parse_webhook(body)
         except PayloadError as exc:
             raise WebhookRejected(400, str(exc)) from None
+        media = {m.message_id: await self._download(Channel.WHATSAPP, m) for m in messages}
         async with self._db.transaction() as conn:
             for message in messages:
                 number = await self._numbers.by_number(conn, message.recipient)
@@ -102,7 +115,8 @@ class ChannelWebhooks:
                     log.warning("WhatsApp message to %s, which no account owns: dropped", message.recipient)
                     continue
                 await self._receive(conn, Channel.WHATSAPP, f"whatsapp:+{message.sender.lstrip('+')}",
-                                    f"whatsapp:{number.phone_number}", number.account_sid, message)
+                                    f"whatsapp:{number.phone_number}", number.account_sid, message,
+                                    media[message.message_id])
             for _, status in statuses:
                 await self._status(conn, Channel.WHATSAPP, status)
         self._wakeup.notify()
@@ -121,7 +135,8 @@ class ChannelWebhooks:
         async with self._db.transaction() as conn:
             for message in messages:
                 if message.recipient == s.page_id:
-                    await self._to_sender(conn, Channel.MESSENGER, f"messenger:{message.sender}", page, message)
+                    await self._to_sender(conn, Channel.MESSENGER, f"messenger:{message.sender}", page, message,
+                                          _linked(message))
             for status in statuses:
                 await self._status(conn, Channel.MESSENGER, status, sender=page)
         self._wakeup.notify()
@@ -140,8 +155,10 @@ class ChannelWebhooks:
             raise WebhookRejected(400, str(exc)) from None
         if message is None:
             return
+        media = await self._download(Channel.TELEGRAM, message)
         async with self._db.transaction() as conn:
-            await self._to_sender(conn, Channel.TELEGRAM, f"telegram:{message.sender}", f"telegram:{bot}", message)
+            await self._to_sender(conn, Channel.TELEGRAM, f"telegram:{message.sender}", f"telegram:{bot}", message,
+                                  media)
         self._wakeup.notify()
 
     async def line(self, body: bytes, signature: str | None) -> None:
@@ -156,30 +173,65 @@ class ChannelWebhooks:
             raise WebhookRejected(400, str(exc)) from None
         if destination != s.bot_user_id:
             raise WebhookRejected(403, f"destination {destination} is not channels.line.bot_user_id")
+        media = {m.message_id: await self._download(Channel.LINE, m) for m in messages}
         async with self._db.transaction() as conn:
             for message in messages:
-                await self._to_sender(conn, Channel.LINE, f"line:{message.sender}", f"line:{destination}", message)
+                await self._to_sender(conn, Channel.LINE, f"line:{message.sender}", f"line:{destination}", message,
+                                      media[message.message_id])
         self._wakeup.notify()
 
     # --- shared -------------------------------------------------------------------------------
 
+    async def _download(self, channel: Channel, message: ChatMessage) -> list[InboundMedia]:
+        """Received media into the blob store, before the message is stored (a platform's media ids
+        need its token to read, so an app could not fetch them). One that fails is left out."""
+        found: list[InboundMedia] = []
+        for item in message.media:
+            try:
+                status, content_type, data = await self._fetch_media(channel, item.ref)
+            except (ChatLinkError, PayloadError) as exc:
+                log.warning("%s media %s of %s not fetched: %s", channel.value, item.ref, message.message_id, exc)
+                continue
+            if status != 200:
+                log.warning("%s media %s answered HTTP %s", channel.value, item.ref, status)
+                continue
+            kind = item.content_type or content_type or "application/octet-stream"
+            key = f"media/{channel.value}/{hashlib.sha256(item.ref.encode()).hexdigest()}"
+            await self._blobs.put(key, data, kind)
+            found.append(("", kind, key))
+        return found
+
+    async def _fetch_media(self, channel: Channel, ref: str) -> tuple[int, str | None, bytes]:
+        s = self._settings
+        if channel is Channel.WHATSAPP:
+            token = _secret(s.whatsapp.access_token) or ""
+            status, body = await self._http.send(s.whatsapp.api_base_url,
+                                                 whatsapp_codec.media_url_request(s.whatsapp.api_version, ref, token))
+            url, _ = whatsapp_codec.parse_media_url(status, body)
+            return await self._http.download(url, {"Authorization": f"Bearer {token}"}, self._media_limit)
+        if channel is Channel.TELEGRAM:
+            token = _secret(s.telegram.bot_token) or ""
+            status, body = await self._http.send(s.telegram.api_base_url, telegram_codec.get_file(token, ref))
+            path = telegram_codec.file_path(status, body)
+            return await self._http.download(f"{s.telegram.api_base_url}/file/bot{token}/{path}", {},
+                                             self._media_limit)
+        token = _secret(s.line.channel_access_token) or ""
+        return await self._http.download(f"{s.line.data_api_base_url}{line_codec.content_path(ref)}",
+                                         {"Authorization": f"Bearer {token}"}, self._media_limit)
+
     async def _to_sender(self, conn: Conn, channel: Channel, from_addr: str, to_addr: str,
-                         message: ChatMessage) -> None:
+                         message: ChatMessage, media: Sequence[InboundMedia]) -> None:
         sender = self._directory.sender(to_addr)
         owner = self._directory.owner(sender) if sender else None
         if owner is None:
             log.warning("%s message to %s, which no account owns: dropped", channel.value, to_addr)
             return
-        await self._receive(conn, channel, from_addr, to_addr, owner, message)
+        await self._receive(conn, channel, from_addr, to_addr, owner, message, media)
 
     async def _receive(self, conn: Conn, channel: Channel, from_addr: str, to_addr: str, account_sid: str,
-                       message: ChatMessage) -> None:
+                       message: ChatMessage, media: Sequence[InboundMedia]) -> None:
         if await self._messages.inbound_by_carrier_id(conn, channel.value, message.message_id) is not None:
             return  # a retried webhook
-        media: Sequence[InboundMedia] = [
-            (item.ref, item.content_type or mimetypes.guess_type(item.ref.split("?", 1)[0])[0]
-             or "application/octet-stream", None)
-            for item in message.media if item.ref.startswith(("http://", "https://"))]
         await self._inbound.receive_chat(conn, from_addr, to_addr, account_sid, message.text, media,
                                          carrier=channel.value, profile_name=message.profile_name,
                                          carrier_message_id=message.message_id, reply_token=message.reply_token)

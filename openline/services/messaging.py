@@ -195,12 +195,13 @@ class MessagingService:
         else:
             status = MessageStatus.QUEUED
         segmentation = segment(body)
+        segments = segmentation.num_segments if body and not is_chat(to) else 1  # chat carries a body whole
         sid = new_sid(SidPrefix.MMS if media_urls else SidPrefix.MESSAGE)
         start = send_at or now
         message = Message(
             sid=sid, account_sid=account.sid, messaging_service_sid=service.sid if service else None,
             direction=request.direction, from_addr=sender, to_addr=to, body=body, status=status,
-            error_code=None, error_message=None, num_segments=segmentation.num_segments if body else 1,
+            error_code=None, error_message=None, num_segments=segments,
             num_media=len(media_urls), encoding=segmentation.encoding.value, price=None,
             price_unit=self._settings.price_unit, date_sent=None, send_at=send_at,
             expires_at=start + timedelta(seconds=validity), status_callback=request.status_callback,

@@ -22,7 +22,7 @@ from twilio.rest.content.v1.content.approval_create import ApprovalCreateList
 
 from tests.conftest import new_credentials
 from tests.integration.test_sms_basic import wait_for
-from tests.support.chat_providers import FakeProviders
+from tests.support.chat_providers import PNG, FakeProviders
 from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
 from tests.support.webhook_receiver import WebhookReceiver
@@ -82,6 +82,7 @@ webhook_url = "{app_hooks.url('/telegram')}"
 
 [channels.line]
 api_base_url = "{providers.url}"
+data_api_base_url = "{providers.url}"
 bot_user_id = "{LINE_BOT}"
 channel_access_token = "{LINE_TOKEN}"
 channel_secret = "{LINE_SECRET}"
@@ -176,7 +177,7 @@ def test_whatsapp(server: OpenlineServer, sdk: Client, providers: FakeProviders,
     assert sent.headers["content-type"].startswith("application/json")
     assert sent.body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505551234",
                          "type": "text", "text": {"preview_url": False, "body": "Yes, in blue."}}
-    wamid = f"wamid.FAKE{len(providers.requests)}"
+    wamid = f"wamid.FAKE{providers.posts}"
 
     # Status notifications: delivered, then read.
     assert post(server, "whatsapp", wa_status(wamid, "delivered"), signed).status_code == 200
@@ -205,12 +206,26 @@ def test_whatsapp(server: OpenlineServer, sdk: Client, providers: FakeProviders,
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505550000", "type": "template",
         "template": {"name": "shipping_update", "language": {"code": "en_US"}, "components": [
             {"type": "body", "parameters": [{"type": "text", "text": "friend"}, {"type": "text", "text": "ZX81"}]}]}}
-    template_id = f"wamid.FAKE{len(providers.requests)}"
+    template_id = f"wamid.FAKE{providers.posts}"
     failed = wa_status(template_id, "failed", [{"code": 131026, "title": "Message undeliverable"}])
     failed["entry"][0]["changes"][0]["value"]["statuses"][0]["recipient_id"] = "16505550000"
     assert post(server, "whatsapp", failed, signed).status_code == 200
     done = wait_for(lambda: (m := sdk.messages(template.sid).fetch()).status == "undelivered" and m)
     assert done.error_code == 63024  # type: ignore[union-attr]
+
+    # A received image: Openline fetches it with the token (media id → URL → bytes); the app gets a MediaUrl.
+    image = wa_notification({"contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+                             "messages": [{"from": "16505551234", "id": "wamid.IMAGE", "timestamp": "1749416390",
+                                           "type": "image", "image": {"caption": "this one?", "mime_type": "image/png",
+                                                                      "sha256": "x", "id": "1003383421387256"}}]})
+    assert post(server, "whatsapp", image, signed).status_code == 200
+    with_media = wait_for(lambda: [r for r in app_hooks.received if r.path == "/wa" and r.get("NumMedia") == "1"])
+    media_hook = with_media[0]  # type: ignore[index]
+    assert media_hook.get("Body") == "this one?" and media_hook.get("MediaContentType0") == "image/png"
+    fetched = httpx.get(media_hook.get("MediaUrl0"), follow_redirects=True)  # type: ignore[arg-type]
+    assert (fetched.status_code, fetched.content) == (200, PNG)
+    lookups = [r for r in providers.requests if r.path == "/v21.0/1003383421387256"]
+    assert lookups and lookups[0].headers["authorization"] == f"Bearer {WA_TOKEN}"
 
     # The platform refuses a send (expired token): the message fails with 63001.
     providers.refusals["16505559999"] = (401, {"error": {"message": "Error validating access token",
@@ -244,7 +259,7 @@ def test_messenger(server: OpenlineServer, sdk: Client, providers: FakeProviders
     assert sent.query == {"access_token": PAGE_TOKEN}
     assert sent.body == {"recipient": {"id": "24601"}, "messaging_type": "RESPONSE",
                          "message": {"text": "hello, world!"}}
-    mid = f"m_FAKE{len(providers.requests)}"
+    mid = f"m_FAKE{providers.posts}"
     delivery = {"object": "page", "entry": [{"id": PAGE_ID, "time": 1, "messaging": [{
         "sender": {"id": "24601"}, "recipient": {"id": PAGE_ID},
         "delivery": {"mids": [mid], "watermark": 1458668856253}}]}]}
@@ -268,6 +283,18 @@ def test_telegram(server: OpenlineServer, sdk: Client, providers: FakeProviders,
     assert post(server, "telegram", update, {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}).status_code == 200
     got = wait_for(lambda: [r for r in app_hooks.received if r.path == "/telegram"])
     assert (got[0].get("From"), got[0].get("To"), got[0].get("Body")) == (chat, bot, "/start")  # type: ignore[index]
+
+    photo_update = {"update_id": 10001, "message": {
+        "message_id": 1366, "from": {"id": 1111111, "is_bot": False, "first_name": "Test"},
+        "chat": {"id": 1111111, "type": "private"}, "date": 1441645533, "caption": "my cat",
+        "photo": [{"file_id": "AgADsmall", "file_unique_id": "s", "width": 90, "height": 90},
+                  {"file_id": "AgADbig", "file_unique_id": "b", "width": 800, "height": 800}]}}
+    assert post(server, "telegram", photo_update, {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}).status_code == 200
+    photo_hook = wait_for(lambda: [r for r in app_hooks.received if r.path == "/telegram" and r.get("NumMedia") == "1"])
+    assert photo_hook[0].get("Body") == "my cat"  # type: ignore[index]
+    assert httpx.get(photo_hook[0].get("MediaUrl0"), follow_redirects=True).content == PNG  # type: ignore[index]
+    assert providers.to(f"/bot{BOT_TOKEN}/getFile")[-1].body == {"file_id": "AgADbig"}
+    assert providers.to(f"/file/bot{BOT_TOKEN}/photos/file_1.png")
 
     reply = sdk.messages.create(from_=bot, to=chat, body="Welcome!")
     wait_for(lambda: sdk.messages(reply.sid).fetch().status == "sent")
@@ -317,13 +344,22 @@ def test_line(server: OpenlineServer, sdk: Client, providers: FakeProviders, app
     assert len(sent.headers["x-line-retry-key"]) == 36
     assert sent.body == {"to": LINE_USER, "messages": [{"type": "text", "text": "Anything else?"}]}
 
+    image = {**webhook, "events": [{**webhook["events"][0], "replyToken": "0f3779fba3b349968c5d07db31eab56f",  # type: ignore[dict-item]
+                                    "message": {"type": "image", "id": "14353798921118",
+                                                "contentProvider": {"type": "line"}}}]}
+    assert post(server, "line", image, {"X-Line-Signature": line_sign(LINE_SECRET)}).status_code == 200
+    pictured = wait_for(lambda: [r for r in app_hooks.received if r.path == "/line" and r.get("NumMedia") == "1"])
+    assert httpx.get(pictured[0].get("MediaUrl0"), follow_redirects=True).content == PNG  # type: ignore[index]
+    download = providers.to("/v2/bot/message/14353798921118/content")[-1]
+    assert download.headers["authorization"] == f"Bearer {LINE_TOKEN}"
+
     # A token LINE no longer accepts: the message is pushed instead.
     other = "U" + "b" * 32
     expired = {**webhook, "events": [{**webhook["events"][0], "replyToken": "expired",  # type: ignore[dict-item]
                                       "source": {"type": "user", "userId": other},
                                       "message": {"type": "text", "id": "14353798921117", "text": "hi"}}]}
     assert post(server, "line", expired, {"X-Line-Signature": line_sign(LINE_SECRET)}).status_code == 200
-    wait_for(lambda: len([r for r in app_hooks.received if r.path == "/line"]) == 2)
+    wait_for(lambda: len([r for r in app_hooks.received if r.path == "/line"]) == 3)
     late = sdk.messages.create(from_=bot, to=f"line:{other}", body="Sorry for the wait")
     wait_for(lambda: sdk.messages(late.sid).fetch().status == "sent")
     assert providers.to("/v2/bot/message/push")[-1].body == {

@@ -46,11 +46,26 @@ class FakeProviders:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # media the messages link to
-                if self.path.startswith("/media/"):
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                fake.requests.append(ProviderRequest("GET", path, {}, {k.lower(): v for k, v in self.headers.items()},
+                                                     None))
+                authorized = self.headers.get("Authorization", "").startswith("Bearer ")
+                if path.startswith("/media/"):  # media our messages link to
                     self._answer(200, PNG, "image/png")
+                elif path.startswith("/v21.0/") and path.rsplit("/", 1)[1].isdigit() and authorized:
+                    media_id = path.rsplit("/", 1)[1]  # WhatsApp: where a received medium is
+                    self._answer(200, {"messaging_product": "whatsapp", "url": f"{fake.url}/wa-media/{media_id}",
+                                       "mime_type": "image/png", "sha256": "x", "file_size": len(PNG),
+                                       "id": media_id})
+                elif path.startswith("/wa-media/") and authorized:
+                    self._answer(200, PNG, "image/png")
+                elif path.startswith("/file/bot"):  # Telegram: the file getFile pointed at
+                    self._answer(200, PNG, "image/png")
+                elif path.startswith("/v2/bot/message/") and path.endswith("/content") and authorized:
+                    self._answer(200, PNG, "image/png")  # LINE's data API
                 else:
-                    self._answer(404, {"error": "not found"})
+                    self._answer(404 if authorized else 401, {"error": "not found"})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -71,6 +86,9 @@ class FakeProviders:
                                        "messages": [{"id": f"wamid.FAKE{n}"}]})
                 elif parts.path.endswith("/me/messages"):
                     self._answer(200, {"recipient_id": recipient, "message_id": f"m_FAKE{n}"})
+                elif parts.path.startswith("/bot") and parts.path.endswith("/getFile"):
+                    self._answer(200, {"ok": True, "result": {"file_id": body["file_id"], "file_unique_id": "u",
+                                                              "file_size": len(PNG), "file_path": "photos/file_1.png"}})
                 elif parts.path.startswith("/bot"):
                     self._answer(200, {"ok": True, "result": {"message_id": n, "date": 1441645532,
                                                               "chat": {"id": int(recipient), "type": "private"}}})
@@ -93,6 +111,11 @@ class FakeProviders:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    @property
+    def posts(self) -> int:
+        """POSTs so far: the last answer's message id ends with this number."""
+        return len([r for r in self.requests if r.method == "POST"])
 
     def to(self, path_part: str) -> list[ProviderRequest]:
         return [r for r in self.requests if path_part in r.path]

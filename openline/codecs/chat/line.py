@@ -96,3 +96,8 @@ def parse_webhook(body: bytes) -> tuple[str, list[ChatMessage]]:
                                     reply_token=reply if isinstance(reply, str) else None,
                                     timestamp=timestamp // 1000 if isinstance(timestamp, int) else None))
     return destination, messages
+
+
+def content_path(message_id: str) -> str:
+    """Where a received image, video, audio or file is (on LINE's data API host, with the Bearer token)."""
+    return f"/v2/bot/message/{message_id}/content"

@@ -85,3 +85,15 @@ def parse_update(body: bytes, bot_id: str) -> ChatMessage | None:
     return ChatMessage(chat_id, bot_id, f"{chat_id}/{text(message.get('message_id'), 'message_id')}",
                        body_text if isinstance(body_text, str) else "", tuple(media), name,
                        timestamp=date if isinstance(date, int) else None)
+
+
+def get_file(token: str, file_id: str) -> ChatRequest:
+    return _request(token, "getFile", {"file_id": file_id})
+
+
+def file_path(status: int, body: bytes) -> str:
+    """getFile's ``result.file_path``; the file is then at ``/file/bot<token>/<file_path>``."""
+    data = obj(load_json(body), "answer")
+    if data.get("ok") is not True:
+        raise PayloadError(f"getFile answered {status}: {data.get('description')}")
+    return text(obj(data.get("result"), "result").get("file_path"), "file_path")

@@ -150,3 +150,17 @@ def parse_webhook(body: bytes) -> tuple[list[ChatMessage], list[tuple[str, ChatS
                     text(raw.get("id"), "statuses[].id"), code if isinstance(code, int) else None,
                     str(first.get("title") or first.get("message") or "") or None)))
     return messages, statuses
+
+
+def media_url_request(version: str, media_id: str, token: str) -> ChatRequest:
+    """``GET /{version}/{media-id}``: where a received medium can be downloaded (with the same token)."""
+    return ChatRequest("GET", f"/{version}/{media_id}", {"Authorization": f"Bearer {token}"}, {})
+
+
+def parse_media_url(status: int, body: bytes) -> tuple[str, str | None]:
+    """``{"url": …, "mime_type": …, …}``: the download URL and type."""
+    if not 200 <= status < 300:
+        raise PayloadError(f"media lookup answered HTTP {status}")
+    data = obj(load_json(body), "media")
+    mime = data.get("mime_type")
+    return text(data.get("url"), "url"), mime if isinstance(mime, str) else None

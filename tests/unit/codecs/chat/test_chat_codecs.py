@@ -176,3 +176,20 @@ def test_line() -> None:
         ("U80696558e1aa831", "Hello, world", "757913772c4646b784d4b7ce46d12671", 1625665242)]
     with pytest.raises(PayloadError):
         line.parse_webhook(b'{"events":[]}')
+
+
+def test_received_media_lookups() -> None:
+    lookup = whatsapp.media_url_request("v21.0", "1003383421387256", "T")
+    assert (lookup.method, lookup.path, lookup.headers["Authorization"]) == ("GET", "/v21.0/1003383421387256",
+                                                                              "Bearer T")
+    assert whatsapp.parse_media_url(200, b'{"messaging_product":"whatsapp","url":"https://lookaside.example/x",'
+                                         b'"mime_type":"image/jpeg","id":"1"}') == ("https://lookaside.example/x",
+                                                                                    "image/jpeg")
+    with pytest.raises(PayloadError):
+        whatsapp.parse_media_url(404, b'{"error":{"code":100}}')
+    assert telegram.get_file("1:A", "AgAD").body == {"file_id": "AgAD"}
+    assert telegram.file_path(200, b'{"ok":true,"result":{"file_id":"AgAD","file_path":"photos/file_1.jpg"}}') \
+        == "photos/file_1.jpg"
+    with pytest.raises(PayloadError):
+        telegram.file_path(400, b'{"ok":false,"error_code":400,"description":"Bad Request: invalid file_id"}')
+    assert line.content_path("14353798921118") == "/v2/bot/message/14353798921118/content"
