@@ -58,9 +58,7 @@ class FakeProviders:
                     self._answer(200, {"messaging_product": "whatsapp", "url": f"{fake.url}/wa-media/{media_id}",
                                        "mime_type": "image/png", "sha256": "x", "file_size": len(PNG),
                                        "id": media_id})
-                elif path.startswith("/wa-media/") and authorized:
-                    self._answer(200, PNG, "image/png")
-                elif path.startswith("/file/bot"):  # Telegram: the file getFile pointed at
+                elif (path.startswith("/wa-media/") and authorized) or path.startswith("/file/bot"):
                     self._answer(200, PNG, "image/png")
                 elif path.startswith("/v2/bot/message/") and path.endswith("/content") and authorized:
                     self._answer(200, PNG, "image/png")  # LINE's data API
