@@ -58,7 +58,7 @@ from openline.services.auth import Authenticator, FailureThrottle
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import BindOwnership, Carrier
 from openline.services.channel_carriers import LineCarrier, MessengerCarrier, TelegramCarrier, WhatsAppCarrier
-from openline.services.channel_inbound import ChannelWebhooks
+from openline.services.channel_inbound import CHANNEL_STATUS, ChannelWebhooks
 from openline.services.channels import ChannelDirectory
 from openline.services.cluster import ClusterBinds
 from openline.services.content import ContentService
@@ -388,7 +388,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         chat_carriers[Channel.TELEGRAM] = TelegramCarrier(ch.telegram, db, chat_http, media_repo)
     if channel_directory.configured(Channel.LINE):
         chat_carriers[Channel.LINE] = LineCarrier(ch.line, db, chat_http, media_repo, message_repo, clock)
-    channel_webhooks = ChannelWebhooks(db, wakeup, settings.channels, channel_directory, inbound, receipts,
+    channel_webhooks = ChannelWebhooks(db, clock, wakeup, settings.channels, channel_directory, inbound, receipts,
                                        message_repo, number_repo, chat_http, blobs, msg.media_max_bytes)
     router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled, channels=chat_carriers)
     dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
@@ -408,7 +408,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                            STATUS_CALLBACK: callbacks.deliver,
                                            CONVERSATION_EVENT: conv_events.deliver,
                                            CONVERSATION_INBOUND: conv_inbound.deliver_inbound,
-                                           CONVERSATION_TIMER: conversations.run_timer},
+                                           CONVERSATION_TIMER: conversations.run_timer,
+                                           CHANNEL_STATUS: channel_webhooks.retry_status},
                    wakeup, concurrency=msg.webhook_concurrency, **pool_options),
     ]
 

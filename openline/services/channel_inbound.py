@@ -14,7 +14,7 @@ import hashlib
 import logging
 import mimetypes
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from openline.codecs.chat import ChatMessage, ChatStatus, PayloadError, signatures
 from openline.codecs.chat import line as line_codec
@@ -23,20 +23,28 @@ from openline.codecs.chat import telegram as telegram_codec
 from openline.codecs.chat import whatsapp as whatsapp_codec
 from openline.config import ChannelSettings
 from openline.core.channels import Channel, telegram_bot_id, twilio_error
+from openline.core.clock import Clock
 from openline.core.errors import OpenlineError
 from openline.core.lifecycle import MessageStatus
+from openline.core.messaging import Message
 from openline.services.carriers import ChatHttp, ChatLinkError
 from openline.services.channels import ChannelDirectory
 from openline.services.dispatch import Receipts
 from openline.services.inbound import InboundMedia, InboundService
-from openline.services.queue import Wakeup
+from openline.services.queue import RetryLater, Wakeup
+from openline.storage import jobs
 from openline.storage.blobs import BlobStore
 from openline.storage.database import Conn, Database
+from openline.storage.jobs import Job
 from openline.storage.repositories import IncomingPhoneNumberRepository
 from openline.storage.repositories.messaging import MessageRepository
 
 log = logging.getLogger("openline.channels")
 
+CHANNEL_STATUS = "channel_status"
+STATUS_RETRY = timedelta(seconds=2)
+STATUS_PATIENCE = timedelta(minutes=5)  # a report whose message never shows up is dropped after this
+NOT_YET_SENT = frozenset({MessageStatus.ACCEPTED, MessageStatus.QUEUED, MessageStatus.SENDING})
 STATUSES = {"delivered": MessageStatus.DELIVERED, "read": MessageStatus.READ,
             "failed": MessageStatus.UNDELIVERED}  # "sent" is ours already: the platform accepted the send
 
@@ -62,10 +70,12 @@ def _secret(value: object) -> str | None:
 
 
 class ChannelWebhooks:
-    def __init__(self, db: Database, wakeup: Wakeup, settings: ChannelSettings, directory: ChannelDirectory,
+    def __init__(self, db: Database, clock: Clock, wakeup: Wakeup, settings: ChannelSettings,
+                 directory: ChannelDirectory,
                  inbound: InboundService, receipts: Receipts, messages: MessageRepository,
                  numbers: IncomingPhoneNumberRepository, http: ChatHttp, blobs: BlobStore, media_limit: int) -> None:
         self._db = db
+        self._clock = clock
         self._http = http
         self._blobs = blobs
         self._media_limit = media_limit
@@ -242,12 +252,25 @@ class ChannelWebhooks:
             return
         if report.message_id is not None:
             found = await self._messages.by_carrier_id(conn, channel.value, report.message_id)
-            targets = [found] if found is not None else []
+            if found is None or found.status in NOT_YET_SENT:
+                # The platform may report before the dispatcher recorded its answer: try again shortly.
+                now = self._clock.now()
+                await jobs.enqueue(conn, CHANNEL_STATUS, {
+                    "channel": channel.value, "message_id": report.message_id, "status": report.status,
+                    "recipient": report.recipient, "error_code": report.error_code,
+                    "error_title": report.error_title, "received": now.isoformat()},
+                    now + STATUS_RETRY, now, max_attempts=5)
+                return
+            targets = [found]
         elif report.watermark_ms is not None and sender is not None:
             until = datetime.fromtimestamp(report.watermark_ms / 1000, UTC)
             targets = await self._messages.unread_until(conn, sender, f"{channel.value}:{report.recipient}", until)
         else:
             targets = []
+        await self._apply(conn, channel, report, targets)
+
+    async def _apply(self, conn: Conn, channel: Channel, report: ChatStatus, targets: Sequence[Message]) -> None:
+        status = STATUSES[report.status]
         code = twilio_error(channel, report.error_code, report.error_title or "") \
             if status is MessageStatus.UNDELIVERED else None
         for message in targets:
@@ -256,3 +279,18 @@ class ChannelWebhooks:
             if status is MessageStatus.DELIVERED and message.status is not MessageStatus.SENT:
                 continue
             await self._receipts.apply(conn, message, status, code, report.error_title)
+
+    async def retry_status(self, job: Job) -> None:
+        """A status report that came before its message was recorded as sent (job ``channel_status``)."""
+        p = job.payload
+        report = ChatStatus(p["status"], p["recipient"], p["message_id"], p.get("error_code"), p.get("error_title"))
+        channel = Channel(p["channel"])
+        async with self._db.transaction() as conn:
+            found = await self._messages.by_carrier_id(conn, channel.value, report.message_id or "")
+            if found is not None and found.status not in NOT_YET_SENT:
+                await self._apply(conn, channel, report, [found])
+            elif self._clock.now() - datetime.fromisoformat(p["received"]) < STATUS_PATIENCE:
+                raise RetryLater(STATUS_RETRY.total_seconds(), f"{report.message_id} is not recorded as sent yet")
+            await jobs.complete(conn, job.id)
+        self._wakeup.notify()
+

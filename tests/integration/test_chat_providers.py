@@ -227,6 +227,16 @@ def test_whatsapp(server: OpenlineServer, sdk: Client, providers: FakeProviders,
     lookups = [r for r in providers.requests if r.path == "/v21.0/1003383421387256"]
     assert lookups and lookups[0].headers["authorization"] == f"Bearer {WA_TOKEN}"
 
+    # The platform reports delivery before it answered our send: the report waits for the message.
+    providers.delays["16505551234"] = 1.5
+    slow = sdk.messages.create(from_=business, to=user, body="Slow answer")
+    wait_for(lambda: providers.to(f"/{WA_NUMBER_ID}/messages")[-1].body.get("text", {}).get("body") == "Slow answer")
+    early_report = wa_status(f"wamid.FAKE{providers.posts}", "delivered")
+    assert post(server, "whatsapp", early_report, signed).status_code == 200
+    assert sdk.messages(slow.sid).fetch().status in ("queued", "sending")
+    wait_for(lambda: sdk.messages(slow.sid).fetch().status == "delivered")
+    providers.delays.clear()
+
     # The platform refuses a send (expired token): the message fails with 63001.
     providers.refusals["16505559999"] = (401, {"error": {"message": "Error validating access token",
                                                          "type": "OAuthException", "code": 190,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,6 +29,8 @@ class FakeProviders:
     requests: list[ProviderRequest] = field(default_factory=list)
     # Recipient id -> (HTTP status, JSON answer) to refuse a send with.
     refusals: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # Recipient id -> seconds to wait before answering (a platform slower than its own webhooks).
+    delays: dict[str, float] = field(default_factory=dict)
     port: int = 0
 
     def start(self) -> FakeProviders:
@@ -76,6 +79,7 @@ class FakeProviders:
                 n = next(counter)
                 recipient = str((body or {}).get("to") or ((body or {}).get("recipient") or {}).get("id")
                                 or (body or {}).get("chat_id") or "")
+                time.sleep(fake.delays.get(recipient, 0))
                 if recipient in fake.refusals:
                     self._answer(*fake.refusals[recipient])
                 elif parts.path.endswith("/messages") and "/me/" not in parts.path and "/v2/" not in parts.path:
