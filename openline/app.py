@@ -393,7 +393,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled, channels=chat_carriers)
     dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,
-                            Throughput(msg.throughput, msg.sender_mps, db), http, account_repo, contents)
+                            Throughput(msg.throughput, msg.sender_mps, db), http, account_repo, contents,
+                            channel_directory)
     handsets = Handsets(db, handset_repo, media_repo, inbound, urls)
     # On PostgreSQL, LISTEN/NOTIFY wakes idle workers when any process enqueues; polling is the fallback.
     notifications = JobNotifications(db.dialect, wakeup.notify) if cluster else None

@@ -30,6 +30,7 @@ from openline.core.messaging import Message, SenderKind
 from openline.core.numbering import parse_e164
 from openline.services.callbacks import StatusCallbacks
 from openline.services.carriers import Accepted, Rejected, TryLater
+from openline.services.channels import ChannelDirectory
 from openline.services.content import ContentService
 from openline.services.messaging import NANP_PREFIX, opt_out_scope, price_for
 from openline.services.queue import RetryLater
@@ -59,9 +60,10 @@ class Dispatcher:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         services: MessagingServiceRepository, senders: ServiceSenderRepository, sticky: StickySenderRepository,
         opt_outs: OptOutRepository, callbacks: StatusCallbacks, throughput: Throughput, http: httpx.AsyncClient,
-        accounts: AccountRepository, contents: ContentService,
+        accounts: AccountRepository, contents: ContentService, channels: ChannelDirectory,
     ) -> None:
         self._db = db
+        self._channels = channels
         self._contents = contents
         self._accounts = accounts
         self._clock = clock
@@ -231,17 +233,25 @@ class Dispatcher:
         senders = await self._senders.for_service(conn, service_sid)
         phones = [s.address for s in senders if s.kind is SenderKind.PHONE]
         alphas = [s.address for s in senders if s.kind is SenderKind.ALPHA]
+        if channel_of(message.to_addr) is Channel.WHATSAPP:
+            # The service's numbers are its WhatsApp senders (those with a phone-number ID when live).
+            configured = self._channels.configured(Channel.WHATSAPP)
+            phones = [f"whatsapp:{p}" for p in phones
+                      if not configured or self._channels.whatsapp_number_id(p) is not None]
+            alphas = []
         if service is not None and service.sticky_sender:
             sticky = await self._sticky.get(conn, service_sid, message.to_addr)
             if sticky in phones or sticky in alphas:
                 return sticky
-        to = parse_e164(message.to_addr)
+        to = parse_e164(message.to_addr.removeprefix("whatsapp:"))
         choice: str | None = None
         if alphas and not message.to_addr.startswith(NANP_PREFIX):
             choice = alphas[0]  # alphanumeric IDs are preferred where the destination accepts them
         elif phones:
-            same_country = [p for p in phones if to and (parse_e164(p) or to).iso_country == to.iso_country]
-            same_area = [p for p in same_country if p[:5] == message.to_addr[:5]] \
+            same_country = [p for p in phones if to and (parse_e164(p.removeprefix("whatsapp:")) or to).iso_country
+                            == to.iso_country]
+            same_area = [p for p in same_country
+                         if p.removeprefix("whatsapp:")[:5] == message.to_addr.removeprefix("whatsapp:")[:5]] \
                 if service is None or service.area_code_geomatch else []
             pool = same_area or same_country or phones
             # Spread recipients over the pool deterministically, so a recipient keeps one sender.

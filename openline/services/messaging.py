@@ -167,7 +167,8 @@ class MessagingService:
                 conn, request.application_sid, account_sids=[account.sid]) is None:
             raise TwilioError(21609, f"ApplicationSid {request.application_sid} is not an application of this account")
 
-        if is_chat(to) and sender is None:
+        if is_chat(to) and sender is None and channel_of(to) is not Channel.WHATSAPP:
+            # A messaging service's numbers can be WhatsApp senders; other channels have one sender each.
             raise TwilioError(63007, f"Give a 'From' on the {channel_of(to).value} channel to send to {to}")
         if not request.skip_opt_out_check and not is_chat(to):
             scope = await self.opt_out_scope(conn, service.sid if service else None, sender)

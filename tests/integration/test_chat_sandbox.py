@@ -207,3 +207,17 @@ def test_whatsapp_address_configuration_opens_conversations(client: Client, serv
     got = wait_for(lambda: inbox(server, user))
     assert got[0]["body"] == "How can I help?" and got[0]["from"] == f"whatsapp:{number}"  # type: ignore[index]
     assert not [r for r in receiver.received if r.path == "/sms"]
+
+
+def test_messaging_service_picks_a_whatsapp_sender(client: Client, server: OpenlineServer) -> None:
+    number = client.incoming_phone_numbers.create(phone_number="+15555550606")
+    service = client.messaging.v1.services.create(friendly_name="WhatsApp pool")
+    client.messaging.v1.services(service.sid).phone_numbers.create(phone_number_sid=number.sid)
+    user = "whatsapp:+15558670606"
+    assert user_sends(server, user, f"whatsapp:{number.phone_number}", "hi").status_code == 201
+    msg = client.messages.create(messaging_service_sid=service.sid, to=user, body="From the pool")
+    assert msg.status == "accepted" and msg.from_ is None
+    done = wait_for(lambda: (m := client.messages(msg.sid).fetch()).status == "read" and m)
+    assert done.from_ == f"whatsapp:{number.phone_number}"  # type: ignore[union-attr]
+    assert rest_error(lambda: client.messages.create(messaging_service_sid=service.sid, to="telegram:5",
+                                                     body="x")) == (400, 63007)
