@@ -3,7 +3,8 @@
 * ``POST /sandbox/v1/Messages`` (From = a handset, To = an Openline number, Body, MediaUrl…)
   injects an inbound message as if that phone sent it; 201 with the inbound Message. Chat
   addresses work the same way: From ``whatsapp:+…`` To ``whatsapp:+<your number>``, From
-  ``telegram:<chat id>`` To ``telegram:<bot id>``, ``messenger:…``, ``line:…``.
+  ``telegram:<chat id>`` To ``telegram:<bot id>``, ``messenger:…``, ``line:…``; ``ProfileName``
+  names the chat user (WhatsApp's ``ProfileName`` webhook parameter).
 * ``GET /sandbox/v1/Handsets/{address}/Messages``: what the handset received from the calling
   account (and its subaccounts), newest first.
 * ``POST /sandbox/v1/Clock`` (Advance=<seconds>): only with ``openline serve --sandbox-clock``.
@@ -36,7 +37,7 @@ def operations(s: ApiServices, handsets: Handsets, clock: OffsetClock | None, wa
         accounts = [who.account.sid, *(sid for sid in await s.accounts.visible_sids(who) if sid != who.account.sid)]
         form = call.form
         message = await handsets.send(accounts, form.get("From"), form.get("To"), form.get("Body") or "",
-                                      [u for u in form.getlist("MediaUrl") if u])
+                                      [u for u in form.getlist("MediaUrl") if u], form.get("ProfileName") or None)
         return json_response(message_json(message), 201)
 
     async def inbox(call: Call) -> Any:
@@ -62,7 +63,7 @@ def operations(s: ApiServices, handsets: Handsets, clock: OffsetClock | None, wa
     ops = [
         Operation("POST", "/sandbox/v1/Messages", inject, "CreateSandboxMessage",
                   "A simulated handset sends a message to an Openline number", 201, "message",
-                  parameters=("From", "To", "Body", "MediaUrl"), tags=("Sandbox",)),
+                  parameters=("From", "To", "Body", "MediaUrl", "ProfileName"), tags=("Sandbox",)),
         Operation("GET", "/sandbox/v1/Handsets/{address}/Messages", inbox, "ListHandsetMessage",
                   "Messages a simulated handset received from the calling account",
                   parameters=("PageSize", "Page"), tags=("Sandbox",)),

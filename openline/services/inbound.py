@@ -102,14 +102,14 @@ class InboundService:
     # --- arrival ---------------------------------------------------------------------------
 
     async def inject(self, account_sids: Sequence[str], from_addr: str | None, to: str | None, body: str,
-                     media_urls: Sequence[str]) -> Message:
+                     media_urls: Sequence[str], profile_name: str | None = None) -> Message:
         """A simulated handset sends a message to an Openline number of the caller's accounts."""
         if not from_addr:
             raise TwilioError(21603, "'From' (the handset's address) is required")
         if not to:
             raise TwilioError(21604, "'To' (an Openline number) is required")
         if is_chat(from_addr) or is_chat(to):
-            return await self._inject_chat(account_sids, from_addr, to, body, media_urls)
+            return await self._inject_chat(account_sids, from_addr, to, body, media_urls, profile_name)
         sender = parse_e164(from_addr)
         if sender is None:
             raise TwilioError(21212, f"'From' {from_addr} is not a valid phone number")
@@ -126,7 +126,7 @@ class InboundService:
         return message
 
     async def _inject_chat(self, account_sids: Sequence[str], from_addr: str, to: str, body: str,
-                           media_urls: Sequence[str]) -> Message:
+                           media_urls: Sequence[str], profile_name: str | None) -> Message:
         """A simulated chat user writes to a channel sender (``whatsapp:+…``, ``telegram:…``…)."""
         user, sender = parse_address(from_addr), parse_address(to)
         if user is None:
@@ -154,7 +154,7 @@ class InboundService:
                 else:
                     account_sid = account_sids[0]  # the sandbox: the caller's own account owns the sender
             message = await self.receive_chat(conn, str(user), str(sender), account_sid, body, media,
-                                              profile_name=None)
+                                              profile_name=(profile_name or "")[:255] or None)
         self._wakeup.notify()
         return message
 

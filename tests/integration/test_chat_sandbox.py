@@ -39,8 +39,9 @@ def receiver(server: OpenlineServer) -> Iterator[WebhookReceiver]:
     app.stop()
 
 
-def user_sends(server: OpenlineServer, from_: str, to: str, body: str) -> httpx.Response:
-    return httpx.post(f"{server.url}/sandbox/v1/Messages", content=urlencode({"From": from_, "To": to, "Body": body}),
+def user_sends(server: OpenlineServer, from_: str, to: str, body: str, **extra: str) -> httpx.Response:
+    return httpx.post(f"{server.url}/sandbox/v1/Messages",
+                      content=urlencode({"From": from_, "To": to, "Body": body, **extra}),
                       headers={"Content-Type": "application/x-www-form-urlencoded"},
                       auth=(server.account_sid, server.auth_token))  # type: ignore[attr-defined]
 
@@ -58,14 +59,14 @@ def test_whatsapp_window_inbound_webhook_and_read(client: Client, server: Openli
     assert inbox(server, user) == []
 
     # The user writes: the number's SmsUrl gets Twilio's WhatsApp parameters.
-    sent = user_sends(server, user, business, "hello business")
+    sent = user_sends(server, user, business, "hello business", ProfileName="Ada Lovelace")
     assert sent.status_code == 201, sent.text
     assert sent.json()["from"] == user and sent.json()["to"] == business
     hook = wait_for(lambda: receiver.received)[0]  # type: ignore[index]
     assert hook.signature_valid
     assert (hook.get("From"), hook.get("To"), hook.get("Body"), hook.get("WaId")) == (
         user, business, "hello business", "15558670601")
-    assert hook.get("ProfileName") == ""
+    assert hook.get("ProfileName") == "Ada Lovelace"
 
     # Within the window the reply goes, and is delivered then read (status callbacks include read).
     reply = client.messages.create(from_=business, to=user, body="Thanks!", status_callback=receiver.url("/status"))
