@@ -264,8 +264,10 @@ class InboundService:
             params.append(("MessagingServiceSid", message.messaging_service_sid))
         if channel_of(message.from_addr or "") is Channel.WHATSAPP:
             # Twilio's WhatsApp additions: the user's WhatsApp ID (their number's digits) and name.
+            kind = media[0].content_type.split("/", 1)[0] if media else "text"
             params += [("ProfileName", message.profile_name or ""),
-                       ("WaId", (message.from_addr or "").removeprefix("whatsapp:+"))]
+                       ("WaId", (message.from_addr or "").removeprefix("whatsapp:+")),
+                       ("MessageType", kind if kind in ("text", "image", "video", "audio") else "document")]
         for index, item in enumerate(media):
             params += [(f"MediaUrl{index}", self._urls.media_for_app(message.account_sid, message.sid, item.sid)),
                        (f"MediaContentType{index}", item.content_type)]

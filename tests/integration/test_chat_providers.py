@@ -222,6 +222,7 @@ def test_whatsapp(server: OpenlineServer, sdk: Client, providers: FakeProviders,
     with_media = wait_for(lambda: [r for r in app_hooks.received if r.path == "/wa" and r.get("NumMedia") == "1"])
     media_hook = with_media[0]  # type: ignore[index]
     assert media_hook.get("Body") == "this one?" and media_hook.get("MediaContentType0") == "image/png"
+    assert media_hook.get("MessageType") == "image"
     fetched = httpx.get(media_hook.get("MediaUrl0"), follow_redirects=True)  # type: ignore[arg-type]
     assert (fetched.status_code, fetched.content) == (200, PNG)
     lookups = [r for r in providers.requests if r.path == "/v21.0/1003383421387256"]

@@ -67,6 +67,7 @@ def test_whatsapp_window_inbound_webhook_and_read(client: Client, server: Openli
     assert (hook.get("From"), hook.get("To"), hook.get("Body"), hook.get("WaId")) == (
         user, business, "hello business", "15558670601")
     assert hook.get("ProfileName") == "Ada Lovelace"
+    assert hook.get("MessageType") == "text"
 
     # Within the window the reply goes, and is delivered then read (status callbacks include read).
     reply = client.messages.create(from_=business, to=user, body="Thanks!", status_callback=receiver.url("/status"))
