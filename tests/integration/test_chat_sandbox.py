@@ -223,3 +223,17 @@ def test_messaging_service_picks_a_whatsapp_sender(client: Client, server: Openl
     assert done.from_ == f"whatsapp:{number.phone_number}"  # type: ignore[union-attr]
     assert rest_error(lambda: client.messages.create(messaging_service_sid=service.sid, to="telegram:5",
                                                      body="x")) == (400, 63007)
+
+
+def test_twiml_reply_on_whatsapp(client: Client, server: OpenlineServer,
+                                              receiver: WebhookReceiver) -> None:
+    number = client.incoming_phone_numbers.create(phone_number="+15555550607", sms_url=receiver.url("/twiml"))
+    receiver.routes["/twiml"] = lambda r: (200, "text/xml",
+                                           b"<Response><Message>Got it: " + (r.get("Body") or "").encode()
+                                           + b"</Message></Response>")
+    user = "whatsapp:+15558670607"
+    assert user_sends(server, user, f"whatsapp:{number.phone_number}", "order 7").status_code == 201
+    got = wait_for(lambda: inbox(server, user))
+    assert (got[0]["body"], got[0]["from"]) == ("Got it: order 7", f"whatsapp:{number.phone_number}")  # type: ignore[index]
+    reply = client.messages.list(to=user)[0]
+    assert reply.direction == "outbound-reply"
