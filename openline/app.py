@@ -20,6 +20,7 @@ from starlette.routing import Mount, Router
 
 from openline.api import (
     accounts_v1,
+    content_v1,
     conversations_config_v1,
     conversations_v1,
     email_sandbox,
@@ -30,6 +31,7 @@ from openline.api import (
     system,
     verify_v2,
 )
+from openline.api import channels as channels_api
 from openline.api import sandbox as sandbox_api
 from openline.api.framework import Operation, build_routes
 from openline.api.limits import ConcurrencyLimiter
@@ -47,6 +49,7 @@ from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
 from openline.config import SANDBOX_CARRIER, Settings
 from openline.console import ConsoleServices, console_app
+from openline.core.channels import Channel
 from openline.core.clock import Clock, OffsetClock, SystemClock
 from openline.core.crypto import SecretBox, new_master_key, parse_master_key
 from openline.services.accounts import AccountService, BootstrapResult
@@ -54,7 +57,11 @@ from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator, FailureThrottle
 from openline.services.callbacks import STATUS_CALLBACK, StatusCallbacks
 from openline.services.carriers import BindOwnership, Carrier
+from openline.services.channel_carriers import LineCarrier, MessengerCarrier, TelegramCarrier, WhatsAppCarrier
+from openline.services.channel_inbound import CHANNEL_STATUS, ChannelWebhooks
+from openline.services.channels import ChannelDirectory
 from openline.services.cluster import ClusterBinds
+from openline.services.content import ContentService
 from openline.services.conversation_admin import ConversationAdmin
 from openline.services.conversation_events import CONVERSATION_EVENT, ConversationEvents
 from openline.services.conversation_inbound import CONVERSATION_INBOUND, ConversationInbound
@@ -110,6 +117,7 @@ from openline.storage.repositories.email import (
 from openline.storage.repositories.insight import InsightRepositories
 from openline.storage.repositories.messaging import (
     AlertRepository,
+    ContentRepository,
     HandsetRepository,
     MediaRepository,
     MessageRepository,
@@ -121,6 +129,7 @@ from openline.storage.repositories.messaging import (
 )
 from openline.storage.repositories.verify import VerifyRepositories
 from openline.transports.address_guard import outbound_transport
+from openline.transports.chat_http import ChatHttpClient
 from openline.transports.smpp import SmppClient
 from openline.transports.smtp_client import SmtpDelivery
 from openline.transports.smtp_inbound import InboundSmtpServer
@@ -220,6 +229,7 @@ class Openline:
     notifications: JobNotifications | None = None
     locks: AdvisoryLocks | None = None
     timed: RequestTimer | None = None  # the ASGI app to serve: the router, timed for /metrics
+    channels: ChannelDirectory | None = None  # learns the start-up account at bootstrap
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -233,9 +243,14 @@ class Openline:
     async def bootstrap(self) -> BootstrapResult | None:
         token = self.settings.auth_token.get_secret_value().lower() if self.settings.auth_token else None
         try:
-            return await self.services.accounts.bootstrap(self.settings.account_sid, token)
+            result = await self.services.accounts.bootstrap(self.settings.account_sid, token)
         except IntegrityError:  # another process of the cluster created it at the same moment
-            return await self.services.accounts.bootstrap(self.settings.account_sid, token)
+            result = await self.services.accounts.bootstrap(self.settings.account_sid, token)
+        if self.channels is not None:
+            # The start-up account owns chat senders configured without account_sid.
+            default = result.account if result else await self.services.accounts.default_account()
+            self.channels.default_account = default.sid if default else None
+        return result
 
     def bound_to(self, base_url: str) -> None:
         self.asgi.bound_to(base_url)
@@ -327,20 +342,25 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                            metrics.observe_webhook)
     alerts = AlertService(db, AlertRepository(), clock)
     callbacks = StatusCallbacks(db, clock, app_repo, service_repo, caller, alerts, msg.status_callback_attempts)
+    # Chat channels: WhatsApp, Messenger, Telegram, LINE senders and Content templates.
+    channel_directory = ChannelDirectory(settings.channels, settings.sandbox.enabled)
+    contents = ContentService(db, clock, ContentRepository())
     messaging = MessagingService(db, clock, msg, wakeup, blobs, message_repo, media_repo, number_repo, app_repo,
-                                 service_repo, sender_repo, opt_out_repo, callbacks)
+                                 service_repo, sender_repo, opt_out_repo, callbacks, channel_directory, contents)
     # Conversations ride on the SMS pipeline: copies go out through `messaging`, and inbound
     # messages from bound addresses are routed to conversations instead of the SmsUrl.
     conv_repos = ConversationRepositories()
-    conv_admin = ConversationAdmin(db, clock, conv_repos, number_repo, service_repo)
+    conv_admin = ConversationAdmin(db, clock, conv_repos, number_repo, service_repo, channel_directory)
     conv_events = ConversationEvents(db, clock, conv_repos, caller, alerts)
-    conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, number_repo, service_repo)
+    conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, number_repo, service_repo,
+                                  channel_directory)
     conv_messages = ConversationMessages(db, clock, wakeup, conv_repos, conversations, conv_events, messaging,
                                          media_repo, urls)
     conv_inbound = ConversationInbound(db, clock, wakeup, conv_repos, conv_admin, conversations, conv_messages,
                                        conv_events, account_repo, media_repo, message_repo)
     inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
-                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts, router=conv_inbound)
+                             service_repo, sender_repo, opt_out_repo, messaging, caller, alerts, channel_directory,
+                             router=conv_inbound)
     receipts = Receipts(clock, message_repo, callbacks)
     handset_repo = HandsetRepository()
     sandbox = SandboxNetwork(db, clock, settings.sandbox, message_repo, media_repo, number_repo, handset_repo,
@@ -357,10 +377,24 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     for carrier_settings in settings.carriers:
         carriers[carrier_settings.name] = SmppCarrier(carrier_settings, links[carrier_settings.name], db, clock,
                                                       carrier_records, receipts, message_repo)
-    router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled)
+    chat_http = ChatHttpClient()
+    chat_carriers: dict[Channel, Carrier] = {}
+    ch = settings.channels
+    if channel_directory.configured(Channel.WHATSAPP):
+        chat_carriers[Channel.WHATSAPP] = WhatsAppCarrier(ch.whatsapp, db, chat_http, media_repo, contents)
+    if channel_directory.configured(Channel.MESSENGER):
+        chat_carriers[Channel.MESSENGER] = MessengerCarrier(ch.messenger, db, chat_http, media_repo)
+    if channel_directory.configured(Channel.TELEGRAM):
+        chat_carriers[Channel.TELEGRAM] = TelegramCarrier(ch.telegram, db, chat_http, media_repo)
+    if channel_directory.configured(Channel.LINE):
+        chat_carriers[Channel.LINE] = LineCarrier(ch.line, db, chat_http, media_repo, message_repo, clock)
+    channel_webhooks = ChannelWebhooks(db, clock, wakeup, settings.channels, channel_directory, inbound, receipts,
+                                       message_repo, number_repo, chat_http, blobs, msg.media_max_bytes)
+    router = MessageRouter(settings.routes, carriers, settings.sandbox.enabled, channels=chat_carriers)
     dispatcher = Dispatcher(db, clock, msg, router, blobs, message_repo, media_repo, number_repo, service_repo,
                             sender_repo, sticky_repo, opt_out_repo, callbacks,
-                            Throughput(msg.throughput, msg.sender_mps, db), http, account_repo)
+                            Throughput(msg.throughput, msg.sender_mps, db), http, account_repo, contents,
+                            channel_directory)
     handsets = Handsets(db, handset_repo, media_repo, inbound, urls)
     # On PostgreSQL, LISTEN/NOTIFY wakes idle workers when any process enqueues; polling is the fallback.
     notifications = JobNotifications(db.dialect, wakeup.notify) if cluster else None
@@ -375,7 +409,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                            STATUS_CALLBACK: callbacks.deliver,
                                            CONVERSATION_EVENT: conv_events.deliver,
                                            CONVERSATION_INBOUND: conv_inbound.deliver_inbound,
-                                           CONVERSATION_TIMER: conversations.run_timer},
+                                           CONVERSATION_TIMER: conversations.run_timer,
+                                           CHANNEL_STATUS: channel_webhooks.retry_status},
                    wakeup, concurrency=msg.webhook_concurrency, **pool_options),
     ]
 
@@ -411,6 +446,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         "lookups": lookups_v2.operations(services, lookup),
         "conversations": [*conversations_v1.operations(conv_admin, conversations, conv_messages),
                           *conversations_config_v1.operations(conv_admin)],
+        "content": content_v1.operations(contents),
     }
     sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
                            *sendgrid_suppressions.operations(email_admin),
@@ -465,11 +501,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),
+                             *channels_api.routes(channel_webhooks),
                              Mount("/console", app=console)])
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
     asgi.public_base = settings.public_url
-    closers: list[Callable[[], Awaitable[None]]] = [webhook_client.aclose, http.aclose]
+    closers: list[Callable[[], Awaitable[None]]] = [webhook_client.aclose, http.aclose, chat_http.aclose]
     if smtp is not None:
         closers.append(smtp.aclose)
     if settings.role == "worker":
@@ -479,6 +516,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         asgi = ProductRouter({name: system.not_found for name in PRODUCTS}, worker_root, errors_base)
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
                     links=list(links.values()), listeners=listeners, metrics=metrics,
-                    notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request))
+                    notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request),
+                    channels=channel_directory)
 
 

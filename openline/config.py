@@ -114,6 +114,136 @@ class InterceptSettings(BaseModel):
 
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
+
+
+class _ChannelBase(BaseModel):
+    """What every chat channel table shares: where its API lives and who owns its sender."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    api_base_url: str = ""  # the platform's API root; a fake provider in tests
+    # The account whose sender this is, and where its inbound messages go (Messenger, Telegram,
+    # LINE: senders that are not phone numbers have no SmsUrl). Default: the start-up account.
+    account_sid: str | None = None
+    webhook_url: str | None = None
+    webhook_method: Literal["GET", "POST"] = "POST"
+
+    @field_validator("api_base_url", "webhook_url", "data_api_base_url", check_fields=False)
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://[^/]+", value):
+            raise ValueError("must be an absolute http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("account_sid")
+    @classmethod
+    def _account_sid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"AC[0-9a-f]{32}", value):
+            raise ValueError("must be 'AC' followed by 32 lowercase hex digits")
+        return value
+
+
+class WhatsAppSettings(_ChannelBase):
+    """``[channels.whatsapp]``: the WhatsApp Business Cloud API (Graph API)."""
+
+    api_base_url: str = "https://graph.facebook.com"
+    api_version: str = Field(default="v21.0", pattern=r"^v[0-9]+\.[0-9]+$")
+    access_token: SecretStr | None = None  # absent: WhatsApp messages travel the sandbox
+    app_secret: SecretStr | None = None  # X-Hub-Signature-256 of inbound webhooks
+    verify_token: SecretStr | None = None  # the hub.verify_token of the subscription challenge
+    # Each WhatsApp sender: its E.164 number (owned by an account here) = its Graph phone-number ID.
+    numbers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: dict[str, str]) -> dict[str, str]:
+        for number, number_id in value.items():
+            if not _E164.match(number):
+                raise ValueError(f"{number!r} is not an E.164 number")
+            if not number_id.isdigit():
+                raise ValueError(f"the phone-number ID of {number} must be digits")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> WhatsAppSettings:
+        if self.access_token is not None and (self.app_secret is None or not self.numbers):
+            raise ValueError("access_token needs app_secret and at least one entry in numbers")
+        return self
+
+
+class MessengerSettings(_ChannelBase):
+    """``[channels.messenger]``: the Messenger Platform Send API for one Facebook page."""
+
+    api_base_url: str = "https://graph.facebook.com"
+    api_version: str = Field(default="v21.0", pattern=r"^v[0-9]+\.[0-9]+$")
+    page_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+    page_access_token: SecretStr | None = None
+    app_secret: SecretStr | None = None
+    verify_token: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> MessengerSettings:
+        if self.page_access_token is not None and (self.app_secret is None or self.page_id is None):
+            raise ValueError("page_access_token needs page_id and app_secret")
+        return self
+
+
+class TelegramSettings(_ChannelBase):
+    """``[channels.telegram]``: the Telegram Bot API for one bot."""
+
+    api_base_url: str = "https://api.telegram.org"
+    bot_token: SecretStr | None = None
+    secret_token: SecretStr | None = None  # X-Telegram-Bot-Api-Secret-Token set with setWebhook
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[0-9]+:[A-Za-z0-9_-]+", value.get_secret_value()):
+            raise ValueError("must look like <bot id>:<secret>")
+        return value
+
+    @field_validator("secret_token")
+    @classmethod
+    def _secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's own rule for setWebhook secret_token: 1-256 of A-Z, a-z, 0-9, _ and -.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> TelegramSettings:
+        if self.bot_token is not None and self.secret_token is None:
+            raise ValueError("bot_token needs secret_token (inbound webhooks are checked with it)")
+        return self
+
+
+class LineSettings(_ChannelBase):
+    """``[channels.line]``: the LINE Messaging API for one channel (bot)."""
+
+    api_base_url: str = "https://api.line.me"
+    data_api_base_url: str = "https://api-data.line.me"  # where received media are downloaded
+    bot_user_id: str | None = Field(default=None, pattern=r"^U[0-9a-f]{32}$")
+    channel_access_token: SecretStr | None = None
+    channel_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> LineSettings:
+        if self.channel_access_token is not None and (self.channel_secret is None or self.bot_user_id is None):
+            raise ValueError("channel_access_token needs channel_secret and bot_user_id")
+        return self
+
+
+class ChannelSettings(BaseModel):
+    """``[channels]``: chat-app adapters. A channel without credentials travels the sandbox."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    whatsapp: WhatsAppSettings = WhatsAppSettings()
+    messenger: MessengerSettings = MessengerSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    line: LineSettings = LineSettings()
+
+
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-f]{32}$")
 
 
@@ -370,6 +500,7 @@ class Settings(BaseSettings):
     verify: VerifySettings = VerifySettings()
     email: EmailSettings = EmailSettings()
     intercept: InterceptSettings = InterceptSettings()
+    channels: ChannelSettings = ChannelSettings()
 
     @field_validator("account_sid")
     @classmethod

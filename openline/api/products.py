@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PRODUCTS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups", "accounts")
+PRODUCTS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups", "accounts", "content")
 TWILIO_DOMAIN = ".twilio.com"
 SENDGRID = "sendgrid"
 SENDGRID_HOST = "api.sendgrid.com"

@@ -1,7 +1,10 @@
 """The sandbox phone network's own API: play the handsets, and move the sandbox clock.
 
 * ``POST /sandbox/v1/Messages`` (From = a handset, To = an Openline number, Body, MediaUrl…)
-  injects an inbound message as if that phone sent it; 201 with the inbound Message.
+  injects an inbound message as if that phone sent it; 201 with the inbound Message. Chat
+  addresses work the same way: From ``whatsapp:+…`` To ``whatsapp:+<your number>``, From
+  ``telegram:<chat id>`` To ``telegram:<bot id>``, ``messenger:…``, ``line:…``; ``ProfileName``
+  names the chat user (WhatsApp's ``ProfileName`` webhook parameter).
 * ``GET /sandbox/v1/Handsets/{address}/Messages``: what the handset received from the calling
   account (and its subaccounts), newest first.
 * ``POST /sandbox/v1/Clock`` (Advance=<seconds>): only with ``openline serve --sandbox-clock``.
@@ -16,10 +19,10 @@ from openline.api.framework import Call, Operation, json_response
 from openline.api.params import page_number, page_size
 from openline.api.services import ApiServices, principal
 from openline.api.v2010.messages import message_json
+from openline.core.channels import parse_address
 from openline.core.clock import OffsetClock
 from openline.core.dates import iso8601, rfc2822
 from openline.core.errors import TwilioError
-from openline.core.numbering import parse_e164
 from openline.services.queue import Wakeup
 from openline.services.sandbox_handsets import Handsets
 from openline.storage.paging import clamp_page_size
@@ -30,17 +33,18 @@ MAX_ADVANCE_SECONDS = 400 * 24 * 3600  # more than any validity or schedule wind
 def operations(s: ApiServices, handsets: Handsets, clock: OffsetClock | None, wakeup: Wakeup) -> list[Operation]:
     async def inject(call: Call) -> Any:
         who = principal(call)
-        accounts = await s.accounts.visible_sids(who)
+        # The caller's own account first: in the sandbox it owns the chat senders it writes to.
+        accounts = [who.account.sid, *(sid for sid in await s.accounts.visible_sids(who) if sid != who.account.sid)]
         form = call.form
         message = await handsets.send(accounts, form.get("From"), form.get("To"), form.get("Body") or "",
-                                      [u for u in form.getlist("MediaUrl") if u])
+                                      [u for u in form.getlist("MediaUrl") if u], form.get("ProfileName") or None)
         return json_response(message_json(message), 201)
 
     async def inbox(call: Call) -> Any:
         who = principal(call)
         raw = call.path("address")
-        parsed = parse_e164(raw)
-        address = parsed.e164 if parsed else raw
+        parsed = parse_address(raw)
+        address = str(parsed) if parsed else raw
         size = clamp_page_size(page_size(call.form))
         number = page_number(call.form)
         accounts = await s.accounts.visible_sids(who)
@@ -59,7 +63,7 @@ def operations(s: ApiServices, handsets: Handsets, clock: OffsetClock | None, wa
     ops = [
         Operation("POST", "/sandbox/v1/Messages", inject, "CreateSandboxMessage",
                   "A simulated handset sends a message to an Openline number", 201, "message",
-                  parameters=("From", "To", "Body", "MediaUrl"), tags=("Sandbox",)),
+                  parameters=("From", "To", "Body", "MediaUrl", "ProfileName"), tags=("Sandbox",)),
         Operation("GET", "/sandbox/v1/Handsets/{address}/Messages", inbox, "ListHandsetMessage",
                   "Messages a simulated handset received from the calling account",
                   parameters=("PageSize", "Page"), tags=("Sandbox",)),

@@ -23,7 +23,7 @@ def routes(console: Console) -> list[Route]:
         thread = await threads.thread(ctx.account.sid, ctx.path_param("sid")) if threads else None
         if thread is None:
             raise TwilioError(20404)
-        sms = {p.sid for p in thread.participants if p.channel is ChannelType.SMS}
+        sms = {p.sid for p in thread.participants if p.channel is not ChannelType.CHAT}
         return await ctx.render("conversation.html", title=thread.conversation.friendly_name or "Conversation",
                                 nav="conversations", t=thread, sms=sms)
 

@@ -12,8 +12,8 @@ from starlette.routing import Route
 
 from openline.console.streams import sse, stream
 from openline.console.web import Console, Ctx, guard
+from openline.core.channels import parse_address
 from openline.core.lifecycle import Direction, MessageStatus
-from openline.core.numbering import parse_e164
 from openline.services.insight import MessageFilter
 
 PAGE_SIZE = 50
@@ -27,8 +27,8 @@ FILTER_NAMES = ("to", "from", "status", "direction", "date_from", "date_to")
 def _address(raw: str) -> str | None:
     if not raw:
         return None
-    parsed = parse_e164(raw[:MAX_ADDRESS])
-    return parsed.e164 if parsed else raw[:MAX_ADDRESS]
+    parsed = parse_address(raw[:MAX_ADDRESS])  # a number, or a chat address (whatsapp:+…, telegram:…)
+    return str(parsed) if parsed else raw[:MAX_ADDRESS]
 
 
 def _day(raw: str) -> date | None:

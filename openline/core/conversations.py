@@ -43,8 +43,14 @@ class ConversationState(StrEnum):
 
 
 class ChannelType(StrEnum):
+    """A participant's channel (``messaging_binding.type``): chat, or the channel of its address."""
+
     CHAT = "chat"
     SMS = "sms"
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    TELEGRAM = "telegram"
+    LINE = "line"
 
 
 class Source(StrEnum):
@@ -53,6 +59,10 @@ class Source(StrEnum):
     API = "API"
     SMS = "SMS"
     SDK = "SDK"
+    WHATSAPP = "WHATSAPP"
+    MESSENGER = "MESSENGER"
+    TELEGRAM = "TELEGRAM"
+    LINE = "LINE"
 
 
 PRE_EVENTS = frozenset({

@@ -6,8 +6,10 @@ message starts ``accepted`` (sent through a messaging service, sender not chosen
 ``sending`` when it hands it to a carrier, then ``sent`` when the carrier took it, and a
 receipt ends it ``delivered`` or ``undelivered``. ``failed`` means it never reached a carrier
 (expired in the queue, refused at submit). ``canceled`` is only for scheduled messages. An
-inbound message goes ``receiving`` → ``received``. ``sending`` may fall back to ``queued``
-when a carrier asks us to retry later (throttling), so a retry is not a new message.
+inbound message goes ``receiving`` → ``received``. ``read`` follows ``delivered`` on chat
+channels that report it (WhatsApp, Messenger), although ``delivered`` is otherwise final.
+``sending`` may fall back to ``queued`` when a carrier asks us to retry later (throttling), so
+a retry is not a new message.
 """
 
 from __future__ import annotations

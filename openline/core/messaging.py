@@ -41,6 +41,11 @@ class Message:
     # Sent by Openline for the account (a Verify code): carried and delivered like any message,
     # but never shown by the Messages API, so a live code cannot be read back.
     concealed: bool = False
+    # Sent from a Content template (ContentSid) with these ContentVariables (a JSON object).
+    content_sid: str | None = None
+    content_variables: str | None = None
+    profile_name: str | None = None  # a chat user's display name (WhatsApp ProfileName)
+    reply_token: str | None = None  # LINE: an inbound message's unused reply token
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +131,19 @@ class HandsetMessage:
     body: str
     status: str
     date_sent: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A Content API template (HX…): its types as JSON text, variables with their defaults."""
+
+    sid: str
+    account_sid: str
+    friendly_name: str
+    language: str
+    variables: str  # JSON object: {"1": "default", …}
+    types: str  # JSON object: {"twilio/text": {"body": …}, …}
+    date_created: datetime
+    date_updated: datetime
+    # The WhatsApp template this content is approved as: {"name", "category", "status"} JSON.
+    whatsapp_approval: str | None = None

@@ -34,6 +34,7 @@ class SidPrefix(StrEnum):
     CHAT_USER = "US"
     ROLE = "RL"
     ADDRESS_CONFIGURATION = "IG"
+    CONTENT = "HX"
 
 
 _SID_RE = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from openline.codecs.chat import ChatRequest
 from openline.codecs.segments import Segmentation
 from openline.codecs.smpp import DataSm, DeliverSm, SubmitSm, SubmitSmResp
 from openline.core.messaging import Message
@@ -52,6 +53,23 @@ class Carrier(Protocol):
 
     async def after_sent(self, conn: Conn, message: Message) -> None:
         """Inside the transaction that records ``sent``: schedule anything the carrier owes us."""
+        ...
+
+
+class ChatLinkError(Exception):
+    """A chat platform could not be reached (connection refused, timeout): the send is retried."""
+
+
+class ChatHttp(Protocol):
+    """The transport that carries chat-platform API requests (``openline.transports.chat_http``)."""
+
+    async def send(self, base_url: str, request: ChatRequest) -> tuple[int, bytes]:
+        """Send the request below ``base_url``; the HTTP status and body. Raises :class:`ChatLinkError`."""
+        ...
+
+    async def download(self, url: str, headers: dict[str, str], limit: int) -> tuple[int, str | None, bytes]:
+        """GET a platform's media file: status, content type, bytes. Raises :class:`ChatLinkError`
+        (also when it is larger than ``limit``)."""
         ...
 
 

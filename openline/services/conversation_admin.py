@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from openline.core.channels import Channel, parse_address
 from openline.core.clock import Clock
 from openline.core.conversations import (
     ALL_EVENTS,
@@ -41,13 +42,14 @@ from openline.core.errors import TwilioError
 from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, is_sid, new_sid
 from openline.services.accounts import not_found
+from openline.services.channels import ChannelDirectory
 from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import IncomingPhoneNumberRepository
 from openline.storage.repositories.conversations import ConversationRepositories, delete_service_rows
 from openline.storage.repositories.messaging import MessagingServiceRepository
 
-ADDRESS_TYPES = ("sms",)  # the channels Openline serves today
+ADDRESS_TYPES = ("sms", "whatsapp", "messenger", "telegram", "line")  # the channels Openline serves
 AUTO_CREATION_TYPES = ("webhook", "default")
 
 
@@ -83,8 +85,10 @@ def check_filters(values: list[str], allowed: frozenset[str], parameter: str) ->
 
 class ConversationAdmin:
     def __init__(self, db: Database, clock: Clock, repos: ConversationRepositories,
-                 numbers: IncomingPhoneNumberRepository, messaging_services: MessagingServiceRepository) -> None:
+                 numbers: IncomingPhoneNumberRepository, messaging_services: MessagingServiceRepository,
+                 channels: ChannelDirectory) -> None:
         self._db = db
+        self._channels = channels
         self._clock = clock
         self._repos = repos
         self._numbers = numbers
@@ -389,32 +393,51 @@ class ConversationAdmin:
             raise TwilioError(20001, "Missing required parameters Type and Address in the post body")
         if kind not in ADDRESS_TYPES:
             raise TwilioError(20001, f"Type {kind} is not served: Openline serves {', '.join(ADDRESS_TYPES)}")
-        parsed = parse_e164(raw)
-        if parsed is None:
-            raise TwilioError(21421, f"Address {raw} is not a valid phone number")
-        async with self._db.read() as conn:
-            number = await self._numbers.by_number(conn, parsed.e164)
-        if number is None or number.account_sid != account.sid:
-            raise TwilioError(21606, f"Address {parsed.e164} is not a phone number of this account")
+        address, country = await self._check_config_address(account, kind, raw)
         extra = dict(values)
         await self._check_address_values(account, extra)
         if extra.get("auto_creation_type", "default") == "webhook" and not extra.get("webhook_url"):
             raise TwilioError(20001, "AutoCreation.WebhookUrl is required with AutoCreation.Type=webhook")
         now = self._clock.now()
         item = AddressConfig(
-            sid=new_sid(SidPrefix.ADDRESS_CONFIGURATION), account_sid=account.sid, type=kind, address=parsed.e164,
+            sid=new_sid(SidPrefix.ADDRESS_CONFIGURATION), account_sid=account.sid, type=kind, address=address,
             friendly_name=extra.get("friendly_name"), auto_creation_enabled=extra.get("auto_creation_enabled", False),
             auto_creation_type=extra.get("auto_creation_type") or "default",
             conversation_service_sid=extra.get("conversation_service_sid"), webhook_url=extra.get("webhook_url"),
             webhook_method=extra.get("webhook_method") or "POST", webhook_filters=extra.get("webhook_filters", "[]"),
-            address_country=parsed.iso_country, date_created=now, date_updated=now)
+            address_country=country, date_created=now, date_updated=now)
         try:
             async with self._db.transaction() as conn:
-                if await self._repos.addresses.by_address(conn, kind, parsed.e164) is not None:
-                    raise TwilioError(20001, f"An address configuration for {parsed.e164} already exists")
+                if await self._repos.addresses.by_address(conn, kind, address) is not None:
+                    raise TwilioError(20001, f"An address configuration for {address} already exists")
                 return await self._repos.addresses.insert(conn, item)
         except IntegrityError:
-            raise TwilioError(20001, f"An address configuration for {parsed.e164} already exists") from None
+            raise TwilioError(20001, f"An address configuration for {address} already exists") from None
+
+    async def _check_config_address(self, account: Account, kind: str, raw: str) -> tuple[str, str]:
+        """The canonical address of a configuration (E.164 for sms, ``whatsapp:+…`` etc.) and its country."""
+        if kind == "sms":
+            parsed = parse_e164(raw)
+            if parsed is None:
+                raise TwilioError(21421, f"Address {raw} is not a valid phone number")
+            async with self._db.read() as conn:
+                number = await self._numbers.by_number(conn, parsed.e164)
+            if number is None or number.account_sid != account.sid:
+                raise TwilioError(21606, f"Address {parsed.e164} is not a phone number of this account")
+            return parsed.e164, parsed.iso_country
+        address = parse_address(raw if ":" in raw else f"{kind}:{raw}")
+        if address is None or address.channel.value != kind:
+            raise TwilioError(21421, f"Address {raw} is not a valid {kind} sender address")
+        if address.channel is Channel.WHATSAPP:
+            async with self._db.read() as conn:
+                number = await self._numbers.by_number(conn, address.id)
+            if number is None or number.account_sid != account.sid:
+                raise TwilioError(21606, f"Address {raw}: {address.id} is not a phone number of this account")
+            parsed = parse_e164(address.id)
+            return str(address), parsed.iso_country if parsed else ""
+        if not self._channels.may_send(account.sid, address):
+            raise TwilioError(63007, f"Address {raw} is not a {kind} sender of this account")
+        return str(address), ""
 
     async def update_address(self, account: Account, sid: str, values: Mapping[str, Any]) -> AddressConfig:
         item = await self.address(account, sid)

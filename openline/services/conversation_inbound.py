@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 
+from openline.core.channels import Channel, channel_of
 from openline.core.clock import Clock
 from openline.core.conversations import ConversationState, Source
-from openline.core.entities import AccountStatus, IncomingPhoneNumber
+from openline.core.entities import AccountStatus
 from openline.core.errors import TwilioError
 from openline.core.messaging import Message
 from openline.services.conversation_admin import ConversationAdmin
@@ -49,7 +50,7 @@ class ConversationInbound:
         self._media = media
         self._sms = sms
 
-    async def route_inbound(self, conn: Conn, message: Message, number: IncomingPhoneNumber) -> bool:
+    async def route_inbound(self, conn: Conn, message: Message, account_sid: str) -> bool:
         """Claim an inbound SMS (inside the inbound transaction); True if it belongs to a conversation.
 
         A message from an address bound to this number in an open conversation joins it; else an
@@ -58,12 +59,14 @@ class ConversationInbound:
         onMessageAdd pre-event is an HTTP request that must not run inside this transaction.
         """
         sender = message.from_addr or ""
-        participant = await self._repos.participants.open_binding(conn, sender, number.phone_number)
+        proxy = message.to_addr  # the number, or the channel sender (whatsapp:+…, telegram:…)
+        channel = channel_of(proxy)
+        participant = await self._repos.participants.open_binding(conn, sender, proxy)
         if participant is None:
-            config = await self._repos.addresses.by_address(conn, "sms", number.phone_number)
-            if config is None or not config.auto_creation_enabled or config.account_sid != number.account_sid:
+            config = await self._repos.addresses.by_address(conn, channel.value, proxy)
+            if config is None or not config.auto_creation_enabled or config.account_sid != account_sid:
                 return False
-            account = await self._accounts.get(conn, number.account_sid)
+            account = await self._accounts.get(conn, account_sid)
             if account is None or account.status is not AccountStatus.ACTIVE:
                 return False
             service_sid = config.conversation_service_sid or \
@@ -73,15 +76,15 @@ class ConversationInbound:
                 return False
             try:
                 async with conn.begin_nested():
-                    conversation = await self._conversations.create_in(conn, account, service, {}, Source.SMS,
-                                                                       True)
+                    conversation = await self._conversations.create_in(conn, account, service, {},
+                                                                       _source(channel), True)
                     if config.auto_creation_type == "webhook" and config.webhook_url:
                         await self._conversations.add_webhook_in(conn, conversation, "webhook", {
                             "url": config.webhook_url, "method": config.webhook_method,
                             "filters": config.webhook_filters}, self._clock.now())
                     participant = await self._conversations.add_participant_in(
                         conn, account, service, conversation,
-                        {"address": sender, "proxy_address": number.phone_number}, Source.SMS, True)
+                        {"address": sender, "proxy_address": proxy}, _source(channel), True)
             except TwilioError:  # the number no longer qualifies: the message still arrives, at the SmsUrl
                 return False
         now = self._clock.now()
@@ -105,11 +108,12 @@ class ConversationInbound:
                 await jobs.complete(conn, job.id)
             return
         author, body, attributes = participant.address or "", sms.body, "{}"
+        source = _source(channel_of(participant.proxy_address or ""))
         outcome = await self._events.pre(service, "onMessageAdd", [
             ("AccountSid", account.sid), ("ChatServiceSid", service.sid), ("ConversationSid", conversation.sid),
             ("ParticipantSid", participant.sid), ("Author", author), ("Body", body), ("Attributes", attributes),
             ("MessagingBinding.Address", participant.address or ""),
-            ("MessagingBinding.ProxyAddress", participant.proxy_address or ""), ("Source", Source.SMS.value)],
+            ("MessagingBinding.ProxyAddress", participant.proxy_address or ""), ("Source", source.value)],
             conversation.sid)
         async with self._db.transaction() as conn:
             if not outcome.blocked:
@@ -126,9 +130,13 @@ class ConversationInbound:
                                              for m in media]) if media else None
                     await self._messages.add_message_in(conn, account, service, current, participant, author,
                                                         body or None, media_json, {"attributes": attributes},
-                                                        Source.SMS, True)
+                                                        source, True)
             await jobs.complete(conn, job.id)
         self._wakeup.notify()
+
+
+def _source(channel: Channel) -> Source:
+    return Source.SMS if channel is Channel.SMS else Source(channel.value.upper())
 
 
 def _is_json(text: str) -> bool:

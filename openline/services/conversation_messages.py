@@ -169,7 +169,7 @@ class ConversationMessages:
         views = []
         now = self._clock.now()
         for participant in await self._repos.participants.of_conversation(conn, conversation.sid):
-            if participant.channel is not ChannelType.SMS or (by is not None and participant.sid == by.sid):
+            if participant.channel is ChannelType.CHAT or (by is not None and participant.sid == by.sid):
                 continue
             sms: Message | None = None
             error: TwilioError | None = None

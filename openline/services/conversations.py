@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from openline.core.channels import Channel, channel_of, check_pair, is_chat, parse_address
 from openline.core.clock import Clock
 from openline.core.conversations import (
     MIN_CLOSED,
@@ -35,6 +36,7 @@ from openline.core.errors import TwilioError
 from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, is_sid, new_sid
 from openline.services.accounts import not_found
+from openline.services.channels import ChannelDirectory
 from openline.services.conversation_admin import (
     ConversationAdmin,
     check_attributes,
@@ -65,8 +67,9 @@ WEBHOOK_TARGETS = ("webhook", "trigger")  # Studio flows are not served
 class Conversations:
     def __init__(self, db: Database, clock: Clock, wakeup: Wakeup, repos: ConversationRepositories,
                  admin: ConversationAdmin, events: ConversationEvents, numbers: IncomingPhoneNumberRepository,
-                 messaging_services: MessagingServiceRepository) -> None:
+                 messaging_services: MessagingServiceRepository, channels: ChannelDirectory) -> None:
         self._db = db
+        self._channels = channels
         self._clock = clock
         self._wakeup = wakeup
         self._repos = repos
@@ -291,8 +294,8 @@ class Conversations:
                              proxy: str | None) -> tuple[str, str]:
         if address is None or not address:
             raise TwilioError(20001, "MessagingBinding.Address is required")
-        if ":" in address:
-            raise TwilioError(20001, f"MessagingBinding.Address {address}: only SMS addresses (E.164) are served")
+        if is_chat(address) or is_chat(proxy):
+            return await self._check_chat_binding(conn, account, address, proxy)
         parsed = parse_e164(address)
         if parsed is None:
             raise TwilioError(21211, f"MessagingBinding.Address {address} is not a valid phone number")
@@ -304,6 +307,31 @@ class Conversations:
             raise TwilioError(21606, f"MessagingBinding.ProxyAddress {proxy} is not an SMS-capable number of this "
                                      "account")
         return parsed.e164, number.phone_number
+
+    async def _check_chat_binding(self, conn: Conn, account: Account, address: str,
+                                  proxy: str | None) -> tuple[str, str]:
+        """A WhatsApp/Messenger/Telegram/LINE participant: its address and the sender it talks to."""
+        user = parse_address(address)
+        if user is None:
+            raise TwilioError(21211, f"MessagingBinding.Address {address} is not a valid channel address")
+        if not proxy:
+            raise TwilioError(20001, f"MessagingBinding.ProxyAddress is required for a {user.channel.value} "
+                                     "participant")
+        sender = parse_address(proxy)
+        if sender is None:
+            raise TwilioError(21212, f"MessagingBinding.ProxyAddress {proxy} is not a valid channel address")
+        check_pair(user, sender)
+        if not self._channels.reachable(sender.channel):
+            raise TwilioError(21612, f"The {sender.channel.value} channel is not configured and the sandbox is off")
+        if sender.channel is Channel.WHATSAPP:
+            number = await self._numbers.by_number(conn, sender.id)
+            if number is None or number.account_sid != account.sid:
+                raise TwilioError(63007, f"MessagingBinding.ProxyAddress {proxy}: {sender.id} is not a number of "
+                                         "this account")
+        elif not self._channels.may_send(account.sid, sender):
+            raise TwilioError(63007, f"MessagingBinding.ProxyAddress {proxy} is not a {sender.channel.value} "
+                                     "sender of this account")
+        return str(user), str(sender)
 
     async def add_participant(self, account: Account, service: ChatService, conversation_sid: str,
                               values: Mapping[str, Any], webhooks: bool) -> Participant:
@@ -339,7 +367,7 @@ class Conversations:
         return Participant(
             sid=new_sid(SidPrefix.PARTICIPANT), account_sid=account.sid, chat_service_sid=service.sid,
             conversation_sid=conversation.sid,
-            channel=ChannelType.SMS if values.get("address") else ChannelType.CHAT,
+            channel=ChannelType(channel_of(values["address"]).value) if values.get("address") else ChannelType.CHAT,
             identity=values.get("identity"), address=values.get("address"), proxy_address=values.get("proxy_address"),
             attributes=values.get("attributes") or "{}",
             role_sid=values.get("role_sid") or (service.default_conversation_role_sid

@@ -21,14 +21,17 @@ import httpx
 
 from openline.codecs.segments import segment
 from openline.config import MessagingSettings
+from openline.core.channels import Channel, channel_of, within_session
 from openline.core.clock import Clock
 from openline.core.entities import AccountStatus, NumberType
-from openline.core.errors import lookup
+from openline.core.errors import TwilioError, lookup
 from openline.core.lifecycle import MessageStatus, check_transition, is_final
 from openline.core.messaging import Message, SenderKind
 from openline.core.numbering import parse_e164
 from openline.services.callbacks import StatusCallbacks
 from openline.services.carriers import Accepted, Rejected, TryLater
+from openline.services.channels import ChannelDirectory
+from openline.services.content import ContentService
 from openline.services.messaging import NANP_PREFIX, opt_out_scope, price_for
 from openline.services.queue import RetryLater
 from openline.services.routing import Router
@@ -57,9 +60,11 @@ class Dispatcher:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         services: MessagingServiceRepository, senders: ServiceSenderRepository, sticky: StickySenderRepository,
         opt_outs: OptOutRepository, callbacks: StatusCallbacks, throughput: Throughput, http: httpx.AsyncClient,
-        accounts: AccountRepository,
+        accounts: AccountRepository, contents: ContentService, channels: ChannelDirectory,
     ) -> None:
         self._db = db
+        self._channels = channels
+        self._contents = contents
         self._accounts = accounts
         self._clock = clock
         self._settings = settings
@@ -111,6 +116,10 @@ class Dispatcher:
             log.info("re-submitting %s after an interrupted send", message.sid)
         elif message.expires_at is not None and now > message.expires_at:
             await self._fail(message, job, 30001, "The message expired in the queue (ValidityPeriod)")
+            return
+        if channel_of(message.to_addr) is Channel.WHATSAPP and not await self._in_session(message, now):
+            await self._fail(message, job, 63016, "Failed to send freeform message because you are outside the "
+                                                  "allowed window: send a WhatsApp template (ContentSid) instead")
             return
         sender = message.from_addr or ""
         number = await self._number_kind(sender)
@@ -173,6 +182,20 @@ class Dispatcher:
                 await self._step(conn, message, S.QUEUED, detail="every route is down or busy")
         raise RetryLater(min(waits) if waits else 1.0, "every route is down or busy")
 
+    async def _in_session(self, message: Message, now: datetime) -> bool:
+        """WhatsApp's 24-hour rule: templates always go; free-form only within 24 h of the user's last message."""
+        async with self._db.read() as conn:
+            if message.content_sid:
+                try:
+                    rendered = await self._contents.rendered(conn, message.account_sid, message.content_sid,
+                                                             message.content_variables)
+                except TwilioError:
+                    rendered = None  # the content was deleted since: it goes as the text it rendered to
+                if rendered is not None and rendered.template:
+                    return True
+            last = await self._messages.last_inbound(conn, message.to_addr, message.from_addr or "")
+        return within_session(last, now)
+
     async def _number_kind(self, sender: str) -> NumberType | None:
         parsed = parse_e164(sender) if sender.startswith("+") else None
         return parsed.number_type if parsed else None
@@ -210,17 +233,25 @@ class Dispatcher:
         senders = await self._senders.for_service(conn, service_sid)
         phones = [s.address for s in senders if s.kind is SenderKind.PHONE]
         alphas = [s.address for s in senders if s.kind is SenderKind.ALPHA]
+        if channel_of(message.to_addr) is Channel.WHATSAPP:
+            # The service's numbers are its WhatsApp senders (those with a phone-number ID when live).
+            configured = self._channels.configured(Channel.WHATSAPP)
+            phones = [f"whatsapp:{p}" for p in phones
+                      if not configured or self._channels.whatsapp_number_id(p) is not None]
+            alphas = []
         if service is not None and service.sticky_sender:
             sticky = await self._sticky.get(conn, service_sid, message.to_addr)
             if sticky in phones or sticky in alphas:
                 return sticky
-        to = parse_e164(message.to_addr)
+        to = parse_e164(message.to_addr.removeprefix("whatsapp:"))
         choice: str | None = None
         if alphas and not message.to_addr.startswith(NANP_PREFIX):
             choice = alphas[0]  # alphanumeric IDs are preferred where the destination accepts them
         elif phones:
-            same_country = [p for p in phones if to and (parse_e164(p) or to).iso_country == to.iso_country]
-            same_area = [p for p in same_country if p[:5] == message.to_addr[:5]] \
+            same_country = [p for p in phones if to and (parse_e164(p.removeprefix("whatsapp:")) or to).iso_country
+                            == to.iso_country]
+            same_area = [p for p in same_country
+                         if p.removeprefix("whatsapp:")[:5] == message.to_addr.removeprefix("whatsapp:")[:5]] \
                 if service is None or service.area_code_geomatch else []
             pool = same_area or same_country or phones
             # Spread recipients over the pool deterministically, so a recipient keeps one sender.
@@ -259,8 +290,13 @@ class Receipts:
 
     async def apply(self, conn: Conn, message: Message, status: MessageStatus,
                     error_code: int | None = None, detail: str | None = None) -> Message:
-        if message.status is status or is_final(message.status):
+        if message.status is status or (is_final(message.status) and not (
+                status is S.READ and message.status is S.DELIVERED)):
             return message  # a duplicate or late report: the first final word stands
+        if status is S.READ and message.status in (S.SENT, S.PARTIALLY_DELIVERED):
+            # Read without a delivered report first (chat platforms batch them): delivered is implied.
+            message = await self._messages.set_status(conn, message, S.DELIVERED, self._clock.now())
+            await self._callbacks.on_status(conn, message)
         changes: dict[str, object] = {}
         if error_code is not None:
             spec = lookup(error_code)

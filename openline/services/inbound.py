@@ -14,6 +14,7 @@ from typing import Protocol
 
 from openline.codecs.segments import segment
 from openline.codecs.twiml import MessageVerb, MessagingResponse, RedirectVerb, TwimlError, parse_messaging_twiml
+from openline.core.channels import Channel, channel_of, check_pair, is_chat, parse_address
 from openline.core.clock import Clock
 from openline.core.entities import Account, AccountStatus, IncomingPhoneNumber
 from openline.core.errors import TwilioError
@@ -23,6 +24,7 @@ from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, new_sid
 from openline.core.webhooks import WebhookResult
 from openline.services.alerts import AlertService
+from openline.services.channels import ChannelDirectory
 from openline.services.messaging import MessagingService as Sender
 from openline.services.messaging import SendRequest, guess_content_type, opt_out_scope
 from openline.services.queue import Wakeup
@@ -60,7 +62,7 @@ InboundMedia = tuple[str, str, str | None]  # (source URL, content type, blob ke
 class InboundRouter(Protocol):
     """Takes an inbound message elsewhere (a conversation) instead of the number's webhook."""
 
-    async def route_inbound(self, conn: Conn, message: Message, number: IncomingPhoneNumber) -> bool: ...
+    async def route_inbound(self, conn: Conn, message: Message, account_sid: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +79,10 @@ class InboundService:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         applications: ApplicationRepository, services: MessagingServiceRepository,
         senders: ServiceSenderRepository, opt_outs: OptOutRepository, sender: Sender, caller: WebhookCaller,
-        alerts: AlertService, router: InboundRouter | None = None,
+        alerts: AlertService, channels: ChannelDirectory, router: InboundRouter | None = None,
     ) -> None:
         self._db = db
+        self._channels = channels
         self._router = router
         self._clock = clock
         self._wakeup = wakeup
@@ -99,12 +102,14 @@ class InboundService:
     # --- arrival ---------------------------------------------------------------------------
 
     async def inject(self, account_sids: Sequence[str], from_addr: str | None, to: str | None, body: str,
-                     media_urls: Sequence[str]) -> Message:
+                     media_urls: Sequence[str], profile_name: str | None = None) -> Message:
         """A simulated handset sends a message to an Openline number of the caller's accounts."""
         if not from_addr:
             raise TwilioError(21603, "'From' (the handset's address) is required")
         if not to:
             raise TwilioError(21604, "'To' (an Openline number) is required")
+        if is_chat(from_addr) or is_chat(to):
+            return await self._inject_chat(account_sids, from_addr, to, body, media_urls, profile_name)
         sender = parse_e164(from_addr)
         if sender is None:
             raise TwilioError(21212, f"'From' {from_addr} is not a valid phone number")
@@ -120,29 +125,78 @@ class InboundService:
         self._wakeup.notify()
         return message
 
+    async def _inject_chat(self, account_sids: Sequence[str], from_addr: str, to: str, body: str,
+                           media_urls: Sequence[str], profile_name: str | None) -> Message:
+        """A simulated chat user writes to a channel sender (``whatsapp:+…``, ``telegram:…``…)."""
+        user, sender = parse_address(from_addr), parse_address(to)
+        if user is None:
+            raise TwilioError(21212, f"'From' {from_addr} is not a valid phone number or channel address")
+        if sender is None:
+            raise TwilioError(21211, f"'To' {to} is not a valid phone number or channel address")
+        check_pair(sender, user)
+        if not body and not media_urls:
+            raise TwilioError(21602, "Give Body or at least one MediaUrl")
+        media = [(url, guess_content_type(url), None) for url in media_urls]
+        async with self._db.transaction() as conn:
+            if sender.channel is Channel.WHATSAPP:
+                number = await self._numbers.by_number(conn, sender.id)
+                if number is None or number.account_sid not in account_sids:
+                    raise TwilioError(21606, f"'To' {to}: {sender.id} is not a phone number of this account")
+                account_sid = number.account_sid
+            else:
+                known = self._channels.sender(str(sender))
+                owner = self._channels.owner(known) if known else None
+                if owner is not None and owner in account_sids:
+                    account_sid = owner
+                elif self._channels.configured(sender.channel):
+                    raise TwilioError(63007, f"'To' {to} is not a configured {sender.channel.value} sender of this "
+                                             "account")
+                else:
+                    account_sid = account_sids[0]  # the sandbox: the caller's own account owns the sender
+            message = await self.receive_chat(conn, str(user), str(sender), account_sid, body, media,
+                                              profile_name=(profile_name or "")[:255] or None)
+        self._wakeup.notify()
+        return message
+
     async def receive(self, conn: Conn, from_addr: str, number: IncomingPhoneNumber, body: str,
                       media: Sequence[InboundMedia], carrier: str = "sandbox") -> Message:
         """Store an inbound message for the number's account and queue its webhook (caller's transaction)."""
+        return await self._receive(conn, from_addr, number.phone_number, number.account_sid, body, media, carrier)
+
+    async def receive_chat(self, conn: Conn, from_addr: str, to_addr: str, account_sid: str, body: str,
+                           media: Sequence[InboundMedia], carrier: str = "sandbox", profile_name: str | None = None,
+                           carrier_message_id: str | None = None, reply_token: str | None = None) -> Message:
+        """A chat user's message to a channel sender (caller's transaction); no opt-out keywords."""
+        return await self._receive(conn, from_addr, to_addr, account_sid, body, media, carrier, profile_name,
+                                   carrier_message_id, reply_token)
+
+    async def _receive(self, conn: Conn, from_addr: str, to_addr: str, account_sid: str, body: str,
+                       media: Sequence[InboundMedia], carrier: str, profile_name: str | None = None,
+                       carrier_message_id: str | None = None, reply_token: str | None = None) -> Message:
         now = self._clock.now()
-        service_sid = await self._senders.service_of_number(conn, number.phone_number)
+        service_sid = None if is_chat(to_addr) else await self._senders.service_of_number(conn, to_addr)
         sid = new_sid(SidPrefix.MMS if media else SidPrefix.MESSAGE)
         segmentation = segment(body)
         message = Message(
-            sid=sid, account_sid=number.account_sid, messaging_service_sid=service_sid,
-            direction=Direction.INBOUND, from_addr=from_addr, to_addr=number.phone_number, body=body,
+            sid=sid, account_sid=account_sid, messaging_service_sid=service_sid,
+            direction=Direction.INBOUND, from_addr=from_addr, to_addr=to_addr, body=body,
             status=MessageStatus.RECEIVING, error_code=None, error_message=None,
             num_segments=segmentation.num_segments, num_media=len(media), encoding=segmentation.encoding.value,
             price=None, price_unit="USD", date_sent=now, send_at=None, expires_at=None, status_callback=None,
             status_callback_method="POST", application_sid=None, max_price=None, carrier=carrier,
-            carrier_message_id=None, in_reply_to=None, date_created=now, date_updated=now)
+            carrier_message_id=carrier_message_id, in_reply_to=None, date_created=now, date_updated=now,
+            profile_name=profile_name, reply_token=reply_token)
         await self._messages.insert(conn, message)
         await self._messages.record_event(conn, message, now)
         for source_url, content_type, blob_key in media:
-            await self._media.insert(conn, Media(new_sid(SidPrefix.MEDIA), sid, number.account_sid, content_type,
+            await self._media.insert(conn, Media(new_sid(SidPrefix.MEDIA), sid, account_sid, content_type,
                                                  source_url or None, blob_key, None, now, now))
         message = await self._messages.set_status(conn, message, MessageStatus.RECEIVED, now)
-        await self._opt_out_keywords(conn, message, number, service_sid)
-        if self._router is not None and await self._router.route_inbound(conn, message, number):
+        if not is_chat(to_addr):
+            number = await self._numbers.by_number(conn, to_addr)
+            if number is not None:
+                await self._opt_out_keywords(conn, message, number, service_sid)
+        if self._router is not None and await self._router.route_inbound(conn, message, account_sid):
             return message  # joins a conversation; the number's SmsUrl is not called, as on Twilio
         await jobs.enqueue(conn, INBOUND_WEBHOOK, {"sid": sid}, now, now, max_attempts=5)
         return message
@@ -174,6 +228,18 @@ class InboundService:
 
     # --- the webhook -----------------------------------------------------------------------
 
+    async def _target_for(self, conn: Conn, message: Message, service: MessagingService | None) -> Target | None:
+        """Where an inbound message's webhook goes: its number's SmsUrl, or its chat sender's webhook_url."""
+        channel = channel_of(message.to_addr)
+        if channel in (Channel.SMS, Channel.WHATSAPP):
+            address = parse_address(message.to_addr)
+            number = await self._numbers.by_number(conn, address.id) if address else None
+            return await self._target(conn, number, service) if number else None
+        sender = self._channels.sender(message.to_addr)
+        if sender is None or not sender.webhook_url:
+            return None
+        return Target(sender.webhook_url, sender.webhook_method, None, "POST")
+
     async def _target(self, conn: Conn, number: IncomingPhoneNumber,
                       service: MessagingService | None) -> Target:
         if service is not None and not service.use_inbound_webhook_on_number and service.inbound_request_url:
@@ -196,6 +262,12 @@ class InboundService:
         ]
         if message.messaging_service_sid:
             params.append(("MessagingServiceSid", message.messaging_service_sid))
+        if channel_of(message.from_addr or "") is Channel.WHATSAPP:
+            # Twilio's WhatsApp additions: the user's WhatsApp ID (their number's digits) and name.
+            kind = media[0].content_type.split("/", 1)[0] if media else "text"
+            params += [("ProfileName", message.profile_name or ""),
+                       ("WaId", (message.from_addr or "").removeprefix("whatsapp:+")),
+                       ("MessageType", kind if kind in ("text", "image", "video", "audio") else "document")]
         for index, item in enumerate(media):
             params += [(f"MediaUrl{index}", self._urls.media_for_app(message.account_sid, message.sid, item.sid)),
                        (f"MediaContentType{index}", item.content_type)]
@@ -204,18 +276,17 @@ class InboundService:
     async def deliver_webhook(self, job: Job) -> None:
         async with self._db.read() as conn:
             message = await self._messages.get(conn, job.payload["sid"])
-            number = await self._numbers.by_number(conn, message.to_addr) if message else None
             service = await self._services.get(conn, message.messaging_service_sid) \
                 if message and message.messaging_service_sid else None
-            target = await self._target(conn, number, service) if number else None
+            target = await self._target_for(conn, message, service) if message else None
             media = await self._media.for_message(conn, message.sid) if message else []
             account = await self._accounts.get(conn, message.account_sid) if message else None
-        if message is None or number is None or target is None or account is None or not target.url:
+        if message is None or target is None or account is None or not target.url:
             async with self._db.transaction() as conn:
                 await jobs.complete(conn, job.id)
             return
         params = tuple(self._params(message, media))
-        run = _Run(self, message, number, account, service, params, job.payload.get("token") or new_idempotency_token())
+        run = _Run(self, message, account, service, params, job.payload.get("token") or new_idempotency_token())
         twiml = await run.fetch(target.url, target.method, target.fallback_url, target.fallback_method, "inbound")
         redirects = 0
         while twiml is not None:
@@ -239,14 +310,13 @@ class InboundService:
                     request_params=params, response_body=body, resource_sid=message.sid,
                     service_sid=message.messaging_service_sid)
             for verb in run.replies:
-                await self._reply(conn, account, message, number, verb)
+                await self._reply(conn, account, message, verb)
             await jobs.complete(conn, job.id)
         self._wakeup.notify()
 
-    async def _reply(self, conn: Conn, account: Account, inbound: Message, number: IncomingPhoneNumber,
-                     verb: MessageVerb) -> None:
+    async def _reply(self, conn: Conn, account: Account, inbound: Message, verb: MessageVerb) -> None:
         request = SendRequest(
-            to=verb.to or inbound.from_addr, from_=verb.from_ or number.phone_number, body=verb.body,
+            to=verb.to or inbound.from_addr, from_=verb.from_ or inbound.to_addr, body=verb.body,
             media_urls=verb.media, status_callback=verb.status_callback or verb.action,
             messaging_service_sid=inbound.messaging_service_sid if verb.from_ is None else None,
             direction=Direction.OUTBOUND_REPLY, in_reply_to=inbound.sid)
@@ -262,7 +332,7 @@ class InboundService:
 class _Run:
     """One inbound webhook exchange: the calls made, the failures seen, the replies to send."""
 
-    def __init__(self, service: InboundService, message: Message, number: IncomingPhoneNumber, account: Account,
+    def __init__(self, service: InboundService, message: Message, account: Account,
                  messaging_service: MessagingService | None, params: tuple[tuple[str, str], ...], token: str) -> None:
         self.service = service
         self.message = message

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from openline.codecs.segments import segment
 from openline.config import MessagingSettings
 from openline.core import magic_numbers
+from openline.core.channels import Channel, channel_of, check_pair, check_to, is_chat, parse_address
 from openline.core.clock import Clock
 from openline.core.entities import Account, AccountStatus
 from openline.core.errors import TwilioError
@@ -27,6 +28,8 @@ from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, is_sid, new_sid
 from openline.services.accounts import not_found
 from openline.services.callbacks import StatusCallbacks
+from openline.services.channels import ChannelDirectory
+from openline.services.content import ContentService
 from openline.services.queue import Wakeup
 from openline.storage import jobs
 from openline.storage.blobs import Blob, BlobStore
@@ -70,6 +73,8 @@ class SendRequest:
     skip_opt_out_check: bool = False  # opt-out confirmations must reach the person who opted out
     concealed: bool = False  # see Message.concealed
     extra: dict[str, str] = field(default_factory=dict)
+    content_sid: str | None = None
+    content_variables: str | None = None
 
 
 def is_alpha_sender(value: str) -> bool:
@@ -98,8 +103,11 @@ class MessagingService:
         messages: MessageRepository, media: MediaRepository, numbers: IncomingPhoneNumberRepository,
         applications: ApplicationRepository, services: MessagingServiceRepository,
         senders: ServiceSenderRepository, opt_outs: OptOutRepository, callbacks: StatusCallbacks,
+        channels: ChannelDirectory, contents: ContentService,
     ) -> None:
         self._db = db
+        self._channels = channels
+        self._contents = contents
         self._clock = clock
         self._settings = settings
         self._wakeup = wakeup
@@ -130,6 +138,13 @@ class MessagingService:
         to = self._check_to(request.to)
         body = request.body or ""
         media_urls = list(request.media_urls)
+        if request.content_sid:
+            # The content decides what the message says; Body and MediaUrl are ignored, as on Twilio.
+            rendered = await self._contents.rendered(conn, account.sid, request.content_sid,
+                                                     request.content_variables)
+            body, media_urls = rendered.body, list(rendered.media)
+        elif request.content_variables:
+            raise TwilioError(21656, "ContentVariables needs a ContentSid")
         if not body and not media_urls:
             raise TwilioError(21602, "Message body is required: give Body or at least one MediaUrl")
         if len(body) > MAX_BODY_CHARS:
@@ -152,7 +167,10 @@ class MessagingService:
                 conn, request.application_sid, account_sids=[account.sid]) is None:
             raise TwilioError(21609, f"ApplicationSid {request.application_sid} is not an application of this account")
 
-        if not request.skip_opt_out_check:
+        if is_chat(to) and sender is None and channel_of(to) is not Channel.WHATSAPP:
+            # A messaging service's numbers can be WhatsApp senders; other channels have one sender each.
+            raise TwilioError(63007, f"Give a 'From' on the {channel_of(to).value} channel to send to {to}")
+        if not request.skip_opt_out_check and not is_chat(to):
             scope = await self.opt_out_scope(conn, service.sid if service else None, sender)
             if scope and await self._opt_outs.is_opted_out(conn, scope, to):
                 raise TwilioError(21610, f"{to} has replied STOP to this sender: reply START to opt back in")
@@ -178,18 +196,20 @@ class MessagingService:
         else:
             status = MessageStatus.QUEUED
         segmentation = segment(body)
+        segments = segmentation.num_segments if body and not is_chat(to) else 1  # chat carries a body whole
         sid = new_sid(SidPrefix.MMS if media_urls else SidPrefix.MESSAGE)
         start = send_at or now
         message = Message(
             sid=sid, account_sid=account.sid, messaging_service_sid=service.sid if service else None,
             direction=request.direction, from_addr=sender, to_addr=to, body=body, status=status,
-            error_code=None, error_message=None, num_segments=segmentation.num_segments if body else 1,
+            error_code=None, error_message=None, num_segments=segments,
             num_media=len(media_urls), encoding=segmentation.encoding.value, price=None,
             price_unit=self._settings.price_unit, date_sent=None, send_at=send_at,
             expires_at=start + timedelta(seconds=validity), status_callback=request.status_callback,
             status_callback_method="POST", application_sid=request.application_sid, max_price=request.max_price,
             carrier=None, carrier_message_id=None, in_reply_to=request.in_reply_to, date_created=now,
-            date_updated=now, concealed=request.concealed)
+            date_updated=now, concealed=request.concealed, content_sid=request.content_sid,
+            content_variables=request.content_variables if request.content_sid else None)
         await self._messages.insert(conn, message)
         await self._messages.record_event(conn, message, now)
         for url in media_urls:
@@ -217,6 +237,12 @@ class MessagingService:
     def _check_to(self, raw: str | None) -> str:
         if not raw:
             raise TwilioError(21604, "A 'To' phone number is required")
+        if is_chat(raw):
+            address = check_to(raw)
+            if not self._channels.reachable(address.channel):
+                raise TwilioError(21612, f"The {address.channel.value} channel is not configured and the sandbox "
+                                         "is off")
+            return str(address)
         parsed = parse_e164(raw)
         if parsed is not None and parsed.e164 in magic_numbers.TO_ERRORS:
             code = magic_numbers.TO_ERRORS[parsed.e164]
@@ -226,6 +252,8 @@ class MessagingService:
         return parsed.e164
 
     async def _check_from(self, conn: Conn, account: Account, raw: str, to: str) -> str:
+        if is_chat(to) or is_chat(raw):
+            return await self._check_channel_sender(conn, account, raw, to)
         parsed = parse_e164(raw)
         if parsed is not None:
             if parsed.e164 in magic_numbers.FROM_ERRORS:
@@ -245,6 +273,26 @@ class MessagingService:
                 raise TwilioError(21612, "Alphanumeric sender IDs cannot send to the US or Canada")
             return raw
         raise TwilioError(21212, f"The 'From' number {raw} is not a valid phone number or sender ID")
+
+    async def _check_channel_sender(self, conn: Conn, account: Account, raw: str, to: str) -> str:
+        """The From of a chat message: a sender of the To's channel that this account may use."""
+        sender = parse_address(raw)
+        if sender is None:
+            raise TwilioError(21212, f"The 'From' address {raw} is not a valid phone number or channel address")
+        target = parse_address(to)
+        assert target is not None  # _check_to passed
+        check_pair(target, sender)
+        if sender.channel is Channel.WHATSAPP:
+            owned = await self._numbers.by_number(conn, sender.id)
+            configured = self._channels.configured(Channel.WHATSAPP)
+            if owned is None or owned.account_sid != account.sid or (
+                    configured and self._channels.whatsapp_number_id(sender.id) is None):
+                raise TwilioError(63007, f"{raw} is not a WhatsApp sender of this account: it must be a number "
+                                         "of the account" + (" listed in channels.whatsapp.numbers" if configured
+                                                             else ""))
+        elif not self._channels.may_send(account.sid, sender):
+            raise TwilioError(63007, f"{raw} is not a configured {sender.channel.value} sender of this account")
+        return str(sender)
 
     def _check_schedule(self, request: SendRequest, has_service: bool, now: datetime) -> datetime | None:
         if request.schedule_type is None and request.send_at is None:

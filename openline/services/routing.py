@@ -3,7 +3,8 @@
 Rules come from ``[[routes]]``: a destination prefix (or ``country:XX``), optionally a sender
 prefix, the carriers in failover order, a priority, and optional weights that split traffic
 instead of a strict order. The highest priority wins, then the longest prefix. Destinations no
-rule matches go to the sandbox network while it is enabled, and nowhere otherwise.
+rule matches go to the sandbox network while it is enabled, and nowhere otherwise. Chat
+addresses (``whatsapp:…``) go to their channel's adapter, or to the sandbox when it has none.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from openline.config import SANDBOX_CARRIER, RouteSettings
+from openline.core.channels import Channel, channel_of
 from openline.core.numbering import parse_e164
 from openline.services.carriers import Carrier
 
@@ -40,7 +42,8 @@ class Rule:
 
 class Router:
     def __init__(self, routes: Sequence[RouteSettings], carriers: Mapping[str, Carrier], sandbox_enabled: bool,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, channels: Mapping[Channel, Carrier] | None = None) -> None:
+        self._channels = dict(channels or {})
         self._rules = sorted(
             (Rule(r.match, r.sender, tuple(r.carriers), r.priority, tuple(r.weights) if r.weights else None)
              for r in routes),
@@ -55,6 +58,13 @@ class Router:
 
     def candidates(self, to: str, sender: str | None) -> list[Carrier]:
         """The carriers to try for this message, first choice first (empty: no route)."""
+        channel = channel_of(to)
+        if channel is not Channel.SMS:
+            # A chat address has one way out: its platform's adapter, or the sandbox without one.
+            if channel in self._channels:
+                return [self._channels[channel]]
+            return [self._carriers[SANDBOX_CARRIER]] if self._sandbox_enabled and SANDBOX_CARRIER in self._carriers \
+                else []
         parsed = parse_e164(to)
         country = parsed.iso_country if parsed else None
         for rule in self._rules:

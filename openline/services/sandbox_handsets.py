@@ -21,8 +21,8 @@ class Handsets:
         self._urls = urls
 
     async def send(self, account_sids: Sequence[str], from_addr: str | None, to: str | None, body: str,
-                   media_urls: Sequence[str]) -> Message:
-        return await self._inbound.inject(account_sids, from_addr, to, body, media_urls)
+                   media_urls: Sequence[str], profile_name: str | None = None) -> Message:
+        return await self._inbound.inject(account_sids, from_addr, to, body, media_urls, profile_name)
 
     async def inbox(self, handset: str, account_sids: Sequence[str], size: int, offset: int
                     ) -> tuple[list[tuple[HandsetMessage, list[tuple[str, str]]]], bool]:

@@ -226,6 +226,24 @@ messages = Table(
     Column("in_reply_to", String(34)),
     *_stamps(),
     Column("concealed", Boolean, nullable=False),
+    Column("content_sid", String(34)),
+    Column("content_variables", Text),
+    Column("profile_name", String(255)),
+    Column("reply_token", String(255)),
+)
+
+contents = Table(
+    "contents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("sid", String(34), nullable=False, unique=True),
+    Column("account_sid", String(34), nullable=False, index=True),
+    Column("friendly_name", String(255), nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("variables", Text, nullable=False),
+    Column("types", Text, nullable=False),
+    Column("whatsapp_approval", Text),
+    *_stamps(),
 )
 
 message_events = Table(

@@ -175,8 +175,10 @@ def test_address_configuration_opens_conversations(client: Client, server: Openl
     assert rest_error(lambda: v1.address_configurations.create(type="sms", address=number.phone_number)) == (
         400, 20001)
     assert rest_error(lambda: v1.address_configurations.create(type="sms", address="+15555559998")) == (400, 21606)
+    # WhatsApp is served (a number of the account, see test_chat_sandbox); Google Business Messages is not.
     assert rest_error(lambda: v1.address_configurations.create(type="whatsapp", address="+15555559998")) == (
-        400, 20001)
+        400, 21606)
+    assert rest_error(lambda: v1.address_configurations.create(type="gbm", address="+15555559998")) == (400, 20001)
 
     handset = "+15558670404"
     before = {c.sid for c in v1.conversations.list()}

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from twilio.rest import Client
+from twilio.rest.content.v1.content import ContentList
 
 from tests.browser.support import create_main_account
 from tests.conftest import new_credentials
@@ -77,6 +78,9 @@ def a(server: OpenlineServer) -> dict[str, Any]:
         "WH": hook.sid, "US": conv.users.create(identity="a-user").sid,
         "RL": conv.roles.create(friendly_name="a-role", type="conversation", permission=["sendMessage"]).sid,
         "IG": conv.address_configurations.create(type="sms", address=number2.phone_number).sid,
+        "HX": c.content.v1.contents.create(ContentList.ContentCreateRequest({
+            "friendly_name": "A's template", "language": "en",
+            "types": {"twilio/text": {"body": "A's secret template"}}})).sid,
     }
     return {**conv_ids,
         "sid": sid, "token": token, "client": c, "sub": c.api.v2010.accounts.create(friendly_name="A child").sid,
@@ -124,6 +128,7 @@ def _fill(template: str, a: dict[str, Any], account: str) -> str | None:
         ("/Messages/", "SM"), ("/Alerts/", "NO"), ("/Buckets/", "BL"), ("/RateLimits/", "RK"),
         ("/Verifications/", "VE"), ("/PhoneNumbers/", "service_number"), ("/AlphaSenders/", "AI"),
         ("/messaging/v1/Services/", "MG"), ("/verify/v2/Services/", "VA"), ("/Accounts/", "sub"),
+        ("/Content/", "HX"),
     ]
     if "{Sid}" in template and not conversations:
         for marker, key in sid_by_collection:

@@ -33,3 +33,31 @@ def test_errors_name_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         load_settings(broken)
     with pytest.raises(ConfigError, match="public_url"):
         load_settings(public_url="ftp://x")
+
+
+@pytest.mark.parametrize(("toml", "key"), [
+    ('[channels.whatsapp]\naccess_token = "t"\n', r"channels\.whatsapp"),
+    ('[channels.whatsapp]\nnumbers = {"15551234567" = "1"}\n', r"channels\.whatsapp\.numbers"),
+    ('[channels.whatsapp]\napi_base_url = "ftp://x"\n', r"channels\.whatsapp\.api_base_url"),
+    ('[channels.telegram]\nbot_token = "nocolon"\n', r"channels\.telegram\.bot_token"),
+    ('[channels.telegram]\nbot_token = "1:A"\n', r"channels\.telegram"),
+    ('[channels.line]\nbot_user_id = "X1"\n', r"channels\.line\.bot_user_id"),
+    ('[channels.messenger]\npage_access_token = "t"\n', r"channels\.messenger"),
+    ('[channels.messenger]\naccount_sid = "ACnope"\n', r"channels\.messenger\.account_sid"),
+])
+def test_channel_settings_errors_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
+    config = tmp_path / "openline.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError, match=key):
+        load_settings(config)
+
+
+def test_channel_settings(tmp_path: Path) -> None:
+    config = tmp_path / "openline.toml"
+    config.write_text('[channels.whatsapp]\naccess_token = "t"\napp_secret = "s"\n'
+                      'numbers = {"+15555550100" = "106540352242922"}\n'
+                      '[channels.telegram]\nbot_token = "123:ABC"\nsecret_token = "x_1"\n')
+    channels = load_settings(config).channels
+    assert channels.whatsapp.numbers == {"+15555550100": "106540352242922"}
+    assert channels.whatsapp.api_base_url == "https://graph.facebook.com"
+    assert channels.telegram.bot_token is not None and channels.line.channel_access_token is None

@@ -111,7 +111,8 @@ def send_request(call: Call) -> SendRequest:
         application_sid=form.get("ApplicationSid") or None,
         validity_period=integer("ValidityPeriod", validity) if validity else None,
         send_at=_send_at(form.get("SendAt")), schedule_type=form.get("ScheduleType") or None,
-        max_price=form.get("MaxPrice") or None)
+        max_price=form.get("MaxPrice") or None, content_sid=form.get("ContentSid") or None,
+        content_variables=form.get("ContentVariables") or None)
 
 
 def operations(s: ApiServices, messaging: MessagingService) -> list[Operation]:
@@ -179,7 +180,7 @@ def operations(s: ApiServices, messaging: MessagingService) -> list[Operation]:
     base = f"{ROOT}/Accounts/{{AccountSid}}/Messages"
     media = f"{base}/{{MessageSid}}/Media"
     create_params = ("To", "From", "MessagingServiceSid", "Body", "MediaUrl", "StatusCallback", "ApplicationSid",
-                     "ValidityPeriod", "SendAt", "ScheduleType", "MaxPrice")
+                     "ValidityPeriod", "SendAt", "ScheduleType", "MaxPrice", "ContentSid", "ContentVariables")
     tags = ("Messages",)
     return [
         Operation("POST", f"{base}.json", create, "CreateMessage", "Send a message", 201, "message",

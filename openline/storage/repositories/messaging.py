@@ -8,13 +8,14 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openline.core.lifecycle import Direction, MessageStatus
 from openline.core.messaging import (
     Alert,
+    Content,
     HandsetMessage,
     Media,
     Message,
@@ -93,6 +94,57 @@ class MessageRepository(TableRepository[Message]):
         c = self.table.c
         return await self.count(conn, c.from_addr == sender,
                                 c.status.in_([MessageStatus.QUEUED.value, MessageStatus.SENDING.value]))
+
+    async def by_carrier_id(self, conn: Conn, carrier: str, carrier_message_id: str) -> Message | None:
+        c = self.table.c
+        return await self.find(conn, c.carrier == carrier, c.carrier_message_id == carrier_message_id,
+                               c.direction != Direction.INBOUND.value)
+
+    async def inbound_by_carrier_id(self, conn: Conn, carrier: str, carrier_message_id: str) -> Message | None:
+        """A message a platform already handed us (webhooks are retried: each arrives once)."""
+        c = self.table.c
+        return await self.find(conn, c.carrier == carrier, c.carrier_message_id == carrier_message_id,
+                               c.direction == Direction.INBOUND.value)
+
+    async def fresh_reply_token(self, conn: Conn, from_addr: str, to_addr: str, since: datetime
+                                ) -> tuple[str, str] | None:
+        """The newest unused reply token of ``from_addr``'s messages to ``to_addr`` received after ``since``."""
+        c = self.table.c
+        row = (await conn.execute(select(c.sid, c.reply_token).where(
+            c.from_addr == from_addr, c.to_addr == to_addr, c.direction == Direction.INBOUND.value,
+            c.reply_token.is_not(None), c.date_created > since).order_by(c.id.desc()).limit(1))).first()
+        return (str(row.sid), str(row.reply_token)) if row else None
+
+    async def claim_reply_token(self, conn: Conn, sid: str, token: str) -> bool:
+        """Take the token for one send: a reply token is good for one reply only."""
+        c = self.table.c
+        result = await conn.execute(update(self.table).where(c.sid == sid, c.reply_token == token)
+                                    .values(reply_token=None))
+        return bool(result.rowcount)
+
+    async def last_inbound(self, conn: Conn, from_addr: str, to_addr: str) -> datetime | None:
+        """When ``from_addr`` last wrote to ``to_addr`` (a chat channel's customer-service window)."""
+        c = self.table.c
+        value = (await conn.execute(select(c.date_created).where(
+            c.from_addr == from_addr, c.to_addr == to_addr, c.direction == Direction.INBOUND.value)
+            .order_by(c.id.desc()).limit(1))).scalar()
+        return value if isinstance(value, datetime) else None
+
+    async def unread_until(self, conn: Conn, from_addr: str, to_addr: str, until: datetime) -> list[Message]:
+        """Messages sent to ``to_addr`` up to ``until`` that no read report covers yet (Messenger watermarks)."""
+        c = self.table.c
+        rows = await conn.execute(select(self.table).where(
+            c.from_addr == from_addr, c.to_addr == to_addr, c.date_sent <= until,
+            c.status.in_([MessageStatus.SENT.value, MessageStatus.DELIVERED.value])).order_by(c.id))
+        return [self._entity(row) for row in rows]
+
+
+class ContentRepository(TableRepository[Content]):
+    table = schema.contents
+    entity = Content
+
+    async def page_for(self, conn: Conn, account_sid: str, size: int, cursor: Cursor) -> Page[Content]:
+        return await self.page(conn, [self.table.c.account_sid == account_sid], size, cursor)
 
 
 class MediaRepository(TableRepository[Media]):
