@@ -117,7 +117,7 @@ class MailService:
             if request.batch_id is not None:
                 await self._check_batch(conn, account_sid, request.batch_id)
             message_id = await self._store(conn, account_sid, request, body, now)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_EXPAND)  # only the email pool: other pools need not look
         return request, message_id
 
     async def send_in(self, conn: Conn, account_sid: str, body: dict[str, Any]) -> str:
@@ -248,7 +248,7 @@ class MailService:
             await self._events.emit(conn, account_sid, events)
             await self._mail.set_request_state(conn, row["id"], "expanded")
             await jobs.complete(conn, job.id)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_DELIVER)
 
     async def _template_version(self, conn: Conn, request: MailRequest) -> TemplateVersion | None:
         if not request.template_id:
@@ -423,7 +423,7 @@ class MailService:
             if create and row["status"] is not None:
                 raise SendGridError(400, "batch id already has a status; use PATCH to change it", "batch_id")
             await self._mail.set_batch_status(conn, batch_id, status)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_EXPAND)
         return {"batch_id": batch_id, "status": status}
 
     async def clear_batch_status(self, account_sid: str, batch_id: str) -> None:
@@ -432,7 +432,7 @@ class MailService:
             if row is None or row["status"] is None:
                 raise SendGridError(404, "batch id not found", "batch_id")
             await self._mail.set_batch_status(conn, batch_id, None)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_EXPAND)
 
     async def scheduled(self, account_sid: str) -> list[dict[str, Any]]:
         async with self._db.read() as conn:
