@@ -54,7 +54,7 @@ log = logging.getLogger("openline.email")
 EMAIL_EXPAND = "email.expand"
 EMAIL_DELIVER = "email.deliver"
 RELAY_ROUTE = "*relay*"
-DELIVER_CHUNK = 50  # messages per delivery job: one SMTP session carries them, jobs run in parallel
+DELIVER_CHUNK = 100  # messages per delivery job: one SMTP session carries them, jobs run in parallel
 PAUSE_RECHECK_SECONDS = 5.0  # a paused batch is looked at again this often (one read per request)
 DROP_REASONS = {"bounces": "Bounced Address", "blocks": "Blocked Address", "spam_reports": "Spam Reporting Address",
                 "invalid_emails": "Invalid", "unsubscribes": "Unsubscribed Address", "group": "Unsubscribed Address"}
