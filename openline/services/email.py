@@ -301,7 +301,7 @@ class MailService:
             raise RuntimeError("no mail transport is configured")
         route, items, attempt = job.payload["route"], job.payload["items"], int(job.payload["attempt"])
         async with self._db.read() as conn:
-            rows = {r["sg_message_id"]: r for r in await self._mail.messages_by_sg_id(conn, [i[0] for i in items])}
+            rows = {r["sg_message_id"]: r for r in await self._mail.for_delivery(conn, [i[0] for i in items])}
         work = [(rows[sg], rcpts) for sg, rcpts in items if sg in rows]
         results = await self._transport.deliver(
             route, [(row["from_addr"], rcpts, row["raw"].encode("ascii", "surrogateescape")) for row, rcpts in work])
