@@ -51,6 +51,7 @@ COMMAND_TIMEOUT = 60.0  # per reply; RFC 5321 §4.5.3.2 allows servers minutes, 
 MAX_MX_HOSTS = 5  # hosts tried per delivery, in preference order
 MX_CACHE_SECONDS = 60.0  # MX answers are reused this long (or their TTL, if shorter): one lookup per chunk is waste
 READ_SIZE = 65536
+DRAIN_ABOVE = 1 << 20  # bytes queued on the socket before a write waits for them to leave
 
 
 class SmtpFailure(Exception):
@@ -89,6 +90,8 @@ class _Connection:
         try:
             if out:
                 self.writer.write(out)
+                if self.writer.transport.get_write_buffer_size() > DRAIN_ABOVE:  # a large message: let it go out
+                    await asyncio.wait_for(self.writer.drain(), COMMAND_TIMEOUT)
             data = await asyncio.wait_for(self.reader.read(READ_SIZE), COMMAND_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             log.info("SMTP connection lost: %r", exc)
@@ -298,11 +301,18 @@ class SmtpDelivery:
                         ) -> list[tuple[int, tuple[str, list[str], bytes]]]:
         """Pipeline every message down this session; those that never reached the server come back."""
         session = connection.session
-        for index, (sender, rcpts, raw) in work:
-            session.send_mail(index, sender, rcpts, raw)
-        by_index = dict(work)
         unsent: list[tuple[int, tuple[str, list[str], bytes]]] = []
-        waiting = len(work)
+        waiting = 0
+        for index, item in work:
+            sender, rcpts, raw = item
+            if not rcpts:
+                results[index] = {}
+            elif session.closed:
+                unsent.append((index, item))
+            else:
+                session.send_mail(index, sender, rcpts, raw)
+                waiting += 1
+        by_index = dict(work)
         while waiting:
             event = await connection.next_event()
             if isinstance(event, MailOutcome):
@@ -315,8 +325,9 @@ class SmtpDelivery:
                     results[event.tag] = {rcpt: _result(reply) for rcpt, reply in event.replies.items()}
             elif isinstance(event, Closed):
                 break  # the core answers every message before it reports Closed; this is a guard
+        retried = {index for index, _ in unsent}
         for index, (_, rcpts, _raw) in work:
-            if index not in results and all(index != u[0] for u in unsent):
+            if index not in results and index not in retried:
                 results[index] = dict.fromkeys(rcpts, RecipientResult(451, "4.4.2 no answer"))
         return sorted(unsent)
 
