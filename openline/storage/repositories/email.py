@@ -62,7 +62,7 @@ class MailRepository:
     async def for_delivery(self, conn: Conn, sg_ids: Iterable[str]) -> list[Row]:
         """What a delivery job needs of each message, and no more (no dates to convert per row)."""
         c = t.email_messages.c
-        return _rows(await conn.execute(select(c.sg_message_id, c.account_sid, c.from_addr, c.raw, c.meta)
+        return _rows(await conn.execute(select(c.sg_message_id, c.account_sid, c.from_addr, c.recipients, c.raw, c.meta)
                                         .where(c.sg_message_id.in_(list(sg_ids)))))
 
     async def message(self, conn: Conn, sg_message_id: str) -> Row | None:
