@@ -389,7 +389,8 @@ class ClientSession:
         self._finish(about, rset=False)
 
     def _rset(self, reply: Reply, _: object) -> None:
-        return None  # its answer changes nothing: the next MAIL FROM tells
+        # Its answer changes nothing (the next MAIL FROM tells); without PIPELINING the next message waited for it.
+        self._pump()
 
     def _quit(self, reply: Reply, _: object) -> None:
         self._close(reply)

@@ -133,6 +133,19 @@ def test_without_pipelining_each_command_waits_for_its_reply() -> None:
     assert session.idle
 
 
+def test_without_pipelining_the_next_message_follows_a_reset() -> None:
+    session = ready(EHLO_PLAIN)
+    session.send_mail(1, "a@example.com", ["x@mx.test"], MSG)
+    session.send_mail(2, "a@example.com", ["y@mx.test"], MSG)
+    assert session.data_to_send() == b"MAIL FROM:<a@example.com>\r\n"
+    session.receive_data(b"250 Ok\r\n")
+    assert session.data_to_send() == b"RCPT TO:<x@mx.test>\r\n"
+    session.receive_data(b"550 no\r\n")
+    assert session.data_to_send() == b"RSET\r\n"
+    session.receive_data(b"250 Ok\r\n")
+    assert session.data_to_send() == b"MAIL FROM:<a@example.com>\r\n"
+
+
 def test_helo_fallback_for_old_servers() -> None:
     session = ClientSession("out.example.com")
     session.receive_data(b"220 old\r\n")
