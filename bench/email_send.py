@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="[email] connections_per_domain")
     parser.add_argument("--dkim", action="store_true")
     parser.add_argument("--algorithm", default="rsa-sha256", choices=["rsa-sha256", "ed25519-sha256"])
+    parser.add_argument("--profile", metavar="PATH", help="record the server with py-spy (raw folded stacks)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="openline-email-bench-"))
     sink = SmtpSink(root / "sink", count_only=True)
@@ -75,7 +77,15 @@ def main() -> None:
                                           "substitutions": {"-n-": str(i)}} for i in range(PER_REQUEST)]}
 
         bodies = [body(n) for n in range(args.requests)]
+        spy = None
+        if args.profile:  # py-spy must be installed in the venv (pip install py-spy); it only reads the process
+            spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(server.proc.pid),
+                                    "-o", args.profile, "-f", "raw", "-r", "250", "--nonblocking"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+        load = os.getloadavg()
         cpu0, t0 = cpu_seconds(server.proc.pid), time.perf_counter()
+        sink0 = cpu_seconds(sink.proc.pid)
         with ThreadPoolExecutor(args.threads) as pool:
             statuses = list(pool.map(lambda b: client.client.mail.send.post(request_body=b).status_code, bodies))
         accepted = time.perf_counter() - t0
@@ -85,13 +95,20 @@ def main() -> None:
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
         cpu = cpu_seconds(server.proc.pid) - cpu0
+        sink_cpu = cpu_seconds(sink.proc.pid) - sink0
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=30)
         delivered = sink.count()
         label = f"DKIM {args.algorithm}" if args.dkim else "no DKIM"
         print(f"email bench ({label}): {args.requests} requests x {PER_REQUEST} personalizations")
         print(f"  accepted (202, durable): {total / accepted:,.0f} recipients/s ({accepted:.2f} s)")
         print(f"  delivered to the SMTP sink: {delivered}/{total} in {elapsed:.2f} s = "
               f"{delivered / elapsed:,.0f} recipients/s")
-        print(f"  server CPU: {cpu:.2f} s = {cpu / max(delivered, 1) * 1000:.3f} ms per recipient")
+        print(f"  server CPU: {cpu:.2f} s = {cpu / max(delivered, 1) * 1000:.3f} ms per recipient"
+              f" ({cpu / elapsed:.0%} of one core)")
+        print(f"  SMTP sink CPU: {sink_cpu:.2f} s = {sink_cpu / max(delivered, 1) * 1000:.3f} ms per recipient")
+        print(f"  load average at the start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
     finally:
         server.stop()
         sink.stop()

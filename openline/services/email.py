@@ -54,10 +54,15 @@ log = logging.getLogger("openline.email")
 EMAIL_EXPAND = "email.expand"
 EMAIL_DELIVER = "email.deliver"
 RELAY_ROUTE = "*relay*"
-DELIVER_CHUNK = 50  # messages per delivery job: one SMTP session carries them, jobs run in parallel
+DELIVER_CHUNK = 100  # messages per delivery job: one SMTP session carries them, jobs run in parallel
 PAUSE_RECHECK_SECONDS = 5.0  # a paused batch is looked at again this often (one read per request)
 DROP_REASONS = {"bounces": "Bounced Address", "blocks": "Blocked Address", "spam_reports": "Spam Reporting Address",
                 "invalid_emails": "Invalid", "unsubscribes": "Unsubscribed Address", "group": "Unsubscribed Address"}
+
+
+def sg_message_id(message_id: str, index: int) -> str:
+    """The id of one personalization's message, as SendGrid forms it (events carry it)."""
+    return f"{message_id}.filter{index:04d}.{index}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +122,7 @@ class MailService:
             if request.batch_id is not None:
                 await self._check_batch(conn, account_sid, request.batch_id)
             message_id = await self._store(conn, account_sid, request, body, now)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_EXPAND)  # only the email pool: other pools need not look
         return request, message_id
 
     async def send_in(self, conn: Conn, account_sid: str, body: dict[str, Any]) -> str:
@@ -195,6 +200,7 @@ class MailService:
         all_rcpts = [normalize_email(a.email) for i in indexes for a in request.personalizations[i].recipients]
         base_url = self._urls.base
         messages: list[dict[str, Any]] = []
+        built_indexes: list[int] = []  # the personalization index of each built message
         events: list[dict[str, Any]] = []
         mailbox: list[dict[str, Any]] = []
         async with self._db.transaction() as conn:
@@ -202,7 +208,7 @@ class MailService:
                 conn, account_sid, all_rcpts, request.asm_group_id)
             for index in indexes:
                 p = request.personalizations[index]
-                sg_id = f"{message_id}.filter{index:04d}.{index}"
+                sg_id = sg_message_id(message_id, index)
                 custom_args = {**request.custom_args, **p.custom_args}
                 meta: dict[str, Any] = {"categories": list(request.categories), "custom_args": custom_args,
                                         "asm_group_id": request.asm_group_id}
@@ -225,6 +231,7 @@ class MailService:
                                for rcpt in rcpts]
                     continue
                 meta["smtp_id"] = built[1]
+                built_indexes.append(index)
                 messages.append({"sg_message_id": sg_id, "message_id": message_id, "account_sid": account_sid,
                                  "from_addr": sender.email, "recipients": json.dumps(rcpts), "subject": built[2],
                                  "raw": built[0].decode("ascii", "surrogateescape"), "meta": json.dumps(meta),
@@ -244,11 +251,11 @@ class MailService:
             await self._mail.add_messages(conn, messages)
             await self._mail.deliver_to_mailboxes(conn, mailbox)
             if not self._settings.sandboxed:
-                await self._enqueue_deliveries(conn, messages, now)
+                await self._enqueue_deliveries(conn, messages, built_indexes, now)
             await self._events.emit(conn, account_sid, events)
             await self._mail.set_request_state(conn, row["id"], "expanded")
             await jobs.complete(conn, job.id)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_DELIVER)
 
     async def _template_version(self, conn: Conn, request: MailRequest) -> TemplateVersion | None:
         if not request.template_id:
@@ -282,27 +289,42 @@ class MailService:
             raw = self._signer.sign(email_domain(sender.email), raw)
         return raw, built.message_id, rendered.subject
 
-    async def _enqueue_deliveries(self, conn: Conn, messages: list[dict[str, Any]], now: datetime) -> None:
-        routes: dict[str, list[list[Any]]] = defaultdict(list)
-        for m in messages:
-            by_route: dict[str, list[str]] = defaultdict(list)
-            for rcpt in json.loads(m["recipients"]):
-                by_route[RELAY_ROUTE if self._settings.relay else email_domain(rcpt)].append(rcpt)
-            for route, rcpts in by_route.items():
-                routes[route].append([m["sg_message_id"], rcpts])
-        for route, items in routes.items():
-            for start in range(0, len(items), DELIVER_CHUNK):
-                await jobs.enqueue(conn, EMAIL_DELIVER, {"route": route, "items": items[start:start + DELIVER_CHUNK],
+    def _route(self, recipient: str) -> str:
+        return RELAY_ROUTE if self._settings.relay else email_domain(recipient)
+
+    async def _enqueue_deliveries(self, conn: Conn, messages: list[dict[str, Any]], indexes: list[int],
+                                  now: datetime) -> None:
+        # A first attempt names its messages by personalization index (the sg_message_id and, with the
+        # route, the recipients follow from the stored message): a payload of a few hundred bytes
+        # instead of kilobytes keeps job rows off SQLite overflow pages, which every claim scans.
+        routes: dict[str, list[int]] = defaultdict(list)
+        for m, index in zip(messages, indexes, strict=True):
+            for route in dict.fromkeys(self._route(rcpt) for rcpt in json.loads(m["recipients"])):
+                routes[route].append(index)
+        message_id = messages[0]["message_id"] if messages else ""
+        for route, chosen in routes.items():
+            for start in range(0, len(chosen), DELIVER_CHUNK):
+                await jobs.enqueue(conn, EMAIL_DELIVER, {"route": route, "message_id": message_id,
+                                                         "indexes": chosen[start:start + DELIVER_CHUNK],
                                                          "attempt": 1}, now, now)
 
     # Delivering over SMTP.
     async def deliver(self, job: Job) -> None:
         if self._transport is None:
             raise RuntimeError("no mail transport is configured")
-        route, items, attempt = job.payload["route"], job.payload["items"], int(job.payload["attempt"])
+        route, attempt = job.payload["route"], int(job.payload["attempt"])
+        items: list[list[Any]] | None = job.payload.get("items")  # retries: [[sg_message_id, [rcpt, ...]], ...]
+        if items is None:
+            message_id = job.payload["message_id"]
+            sg_ids = [sg_message_id(message_id, index) for index in job.payload["indexes"]]
+        else:
+            sg_ids = [item[0] for item in items]
         async with self._db.read() as conn:
-            rows = {r["sg_message_id"]: r for r in await self._mail.messages_by_sg_id(conn, [i[0] for i in items])}
-        work = [(rows[sg], rcpts) for sg, rcpts in items if sg in rows]
+            rows = {r["sg_message_id"]: r for r in await self._mail.for_delivery(conn, sg_ids)}
+        if items is None:
+            items = [[sg, [r for r in json.loads(rows[sg]["recipients"])
+                           if route == RELAY_ROUTE or self._route(r) == route]] for sg in sg_ids if sg in rows]
+        work = [(rows[sg], rcpts) for sg, rcpts in items if sg in rows and rcpts]
         results = await self._transport.deliver(
             route, [(row["from_addr"], rcpts, row["raw"].encode("ascii", "surrogateescape")) for row, rcpts in work])
         now = self._clock.now()
@@ -423,7 +445,7 @@ class MailService:
             if create and row["status"] is not None:
                 raise SendGridError(400, "batch id already has a status; use PATCH to change it", "batch_id")
             await self._mail.set_batch_status(conn, batch_id, status)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_EXPAND)
         return {"batch_id": batch_id, "status": status}
 
     async def clear_batch_status(self, account_sid: str, batch_id: str) -> None:
@@ -432,7 +454,7 @@ class MailService:
             if row is None or row["status"] is None:
                 raise SendGridError(404, "batch id not found", "batch_id")
             await self._mail.set_batch_status(conn, batch_id, None)
-        self._wakeup.notify()
+        self._wakeup.notify(EMAIL_EXPAND)
 
     async def scheduled(self, account_sid: str) -> list[dict[str, Any]]:
         async with self._db.read() as conn:

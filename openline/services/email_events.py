@@ -152,7 +152,7 @@ class EventWebhooks:
                                                     "events": wanted[start:start + self._batch_max]},
                                now, now, max_attempts=WEBHOOK_ATTEMPTS)
         if wanted:
-            self._wakeup.notify()
+            self._wakeup.notify(EMAIL_EVENTS)
 
     async def _signer(self, account_sid: str) -> ec.EllipticCurvePrivateKey | None:
         async with self._db.read() as conn:

@@ -114,3 +114,31 @@ def test_deferred_then_bounced_and_rejected(setup: tuple[OpenlineServer, SmtpSin
     # Bounced addresses are suppressed from then on.
     bounces = json.loads(sg.client.suppression.bounces.get().body)
     assert {"reject-me@dest.test", "someone@nowhere.test"} <= {b["email"] for b in bounces}
+
+
+def test_bulk_over_pipelined_reused_sessions_delivers_each_recipient_once(
+        setup: tuple[OpenlineServer, SmtpSink, list[dict]], sg: SendGridAPIClient) -> None:
+    _, sink, _ = setup
+    before = len(sink.messages(expect=0, timeout=0))
+    # 200 personalizations over two recipient domains; every tenth also copies the other domain,
+    # so one message travels in two delivery jobs (one per route), each with only its recipients.
+    personalizations = []
+    for i in range(200):
+        domain, other = ("dest.test", "other.test") if i % 2 else ("other.test", "dest.test")
+        p: dict = {"to": [{"email": f"bulk{i}@{domain}"}], "substitutions": {"-n-": str(i)}}
+        if i % 10 == 0:
+            p["cc"] = [{"email": f"copy{i}@{other}"}]
+        personalizations.append(p)
+    body = {"personalizations": personalizations, "from": {"email": "bulk@example.com"}, "subject": "Bulk -n-",
+            "content": [{"type": "text/plain", "value": "Hello -n-\n.a line with a leading dot"}]}
+    assert sg.client.mail.send.post(request_body=body).status_code == 202
+    received = sink.messages(expect=before + 220, timeout=60)[before:]
+    rcpts = sorted(r for env, _ in received for r in env["to"])
+    expected = sorted([f"bulk{i}@{'dest.test' if i % 2 else 'other.test'}" for i in range(200)]
+                      + [f"copy{i}@{'other.test' if i % 2 else 'dest.test'}" for i in range(0, 200, 10)])
+    assert rcpts == expected  # each exactly once
+    for env, raw in received:
+        n = env["to"][0].split("@")[0].removeprefix("bulk").removeprefix("copy")
+        assert f"Subject: Bulk {n}\r\n".encode() in raw
+        assert b"\r\nHello " + n.encode() + b"\r\n.a line with a leading dot\r\n" in raw  # dot-stuffing undone
+    assert max(env["transaction"] for env, _ in received) >= 10  # sessions carried many transactions

@@ -59,9 +59,11 @@ class MailRepository:
         if rows:
             await conn.execute(insert(t.email_messages), list(rows))
 
-    async def messages_by_sg_id(self, conn: Conn, sg_ids: Iterable[str]) -> list[Row]:
+    async def for_delivery(self, conn: Conn, sg_ids: Iterable[str]) -> list[Row]:
+        """What a delivery job needs of each message, and no more (no dates to convert per row)."""
         c = t.email_messages.c
-        return _rows(await conn.execute(select(t.email_messages).where(c.sg_message_id.in_(list(sg_ids)))))
+        return _rows(await conn.execute(select(c.sg_message_id, c.account_sid, c.from_addr, c.recipients, c.raw, c.meta)
+                                        .where(c.sg_message_id.in_(list(sg_ids)))))
 
     async def message(self, conn: Conn, sg_message_id: str) -> Row | None:
         c = t.email_messages.c
