@@ -305,7 +305,7 @@ SIP_NAME = r"^[A-Za-z0-9][A-Za-z0-9._~!$&'()*+,;=-]{0,63}$"  # RFC 3261 user par
 class SipTrunkSettings(BaseModel):
     """``[[sip.trunks]]``: a SIP provider (or PBX) that carries calls to and from the PSTN."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(pattern=CARRIER_NAME)
     proxy: str  # host:port where outbound INVITEs (and REGISTERs) go; port 5060 if left out
@@ -314,7 +314,9 @@ class SipTrunkSettings(BaseModel):
     numbers: list[str] = Field(default_factory=list)  # inventory: AvailablePhoneNumbers offers these
     username: str | None = None  # digest credentials, used when the provider challenges (401/407)
     password: SecretStr | None = None
-    register: bool = False  # keep a registration at the provider (REGISTER, refreshed before expiry)
+    # `register`: keep a registration at the provider (REGISTER, refreshed before expiry); the
+    # Python name differs only because BaseModel has a `register` attribute
+    registers: bool = Field(default=False, alias="register")
     expires: int = Field(default=3600, ge=60, le=86_400)  # requested registration lifetime, seconds
     domain: str | None = None  # host part of From/To/Request-URI; default: the proxy's host
 
@@ -346,7 +348,7 @@ class SipTrunkSettings(BaseModel):
     def _credentials(self) -> SipTrunkSettings:
         if (self.username is None) != (self.password is None):
             raise ValueError("username and password go together")
-        if self.register and self.username is None:
+        if self.registers and self.username is None:
             raise ValueError("register = true needs username and password")
         return self
 

@@ -73,7 +73,7 @@ class SipService:
         self._users = {u.username: u for u in settings.users}
         self._known_numbers = {n for t in settings.trunks for n in t.numbers} | {u.number for u in settings.users}
         self.providers = [ProviderRegistration(self.endpoint, t, self._contact_for_register)
-                          for t in settings.trunks if t.register]
+                          for t in settings.trunks if t.registers]
         self.counters: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
 

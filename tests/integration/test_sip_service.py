@@ -1,0 +1,179 @@
+"""The SIP user agent against itself on loopback: trunk calls with audio and digits both ways,
+busy/reject/cancel/timeout outcomes, refused sources, and calls to a registered SIP user.
+
+Two SipService instances play carrier and Openline: A's route sends +1415555… to a trunk whose
+proxy is B; B accepts calls from A's address for the trunk's numbers. Real sockets, real RTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from openline.codecs.sip import NameAddr, SipUri, make_request, new_token
+from openline.codecs.sip.digest import authorization_for
+from openline.config import RouteSettings
+from openline.core.call_legs import Answered, DialRequest, EndReason, PlaybackFinished, Ringing
+from openline.core.call_legs import Ended as _Ended
+from openline.transports.rtp import MediaClock
+from openline.transports.sip import Address
+from tests.support.sip_uas import TestUas, Uac
+from tests.support.sip_voice import LegWatch, ToneHandler, sip_service
+
+TRUNK_NUMBER = "+14155550200"
+
+
+def trunk(port: int, **extra: object) -> dict[str, object]:
+    return {"name": "carrier-a", "proxy": f"127.0.0.1:{port}", "inbound_from": ["127.0.0.1"],
+            "numbers": [TRUNK_NUMBER], **extra}
+
+
+def dial(target: str, timeout: int = 10) -> DialRequest:
+    return DialRequest(target=target, caller_id="+14155550999", account_sid="AC" + "0" * 32,
+                       call_sid="CA" + new_token(16), timeout_seconds=timeout)
+
+
+async def test_trunk_call_audio_and_digits_both_ways(tmp_path: Path) -> None:
+    handler = ToneHandler()
+    async with sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b:
+        routes = [RouteSettings(match="+1415", carriers=["carrier-a"])]
+        async with sip_service(tmp_path, name="a", routes=routes, trunks=[trunk(b.endpoint.port)]) as a:
+            watch = LegWatch(a.dialer.dial(dial(TRUNK_NUMBER)))
+            await watch.wait_for(Answered)
+            assert Ringing in watch.kinds
+            far = await handler.first()
+            call = handler.calls[0]
+            assert (call.to, call.from_, call.source) == (TRUNK_NUMBER, "+14155550999", "carrier-a")
+            await watch.wait_heard(0.5)  # B's tone reached A
+            watch.leg.play(b"\x10\x20" * 4000, 7)  # 0.5 s of a loud square-ish wave
+            await watch.wait_for(PlaybackFinished)
+            await far.wait_heard(0.3)
+            watch.leg.send_digits("1w2#")
+            for _ in range(100):
+                if far.digits == ["1", "2", "#"]:
+                    break
+                await asyncio.sleep(0.05)
+            assert far.digits == ["1", "2", "#"]
+            assert (await far.wait_for(PlaybackFinished)).token == 1
+            watch.leg.hangup()
+            assert (await watch.wait_for(_Ended)).reason is EndReason.HANGUP_LOCAL
+            assert (await far.wait_for(_Ended)).reason is EndReason.HANGUP_REMOTE
+            assert not a.legs and not b.legs
+
+
+@pytest.mark.parametrize(("mode", "reason", "status"), [("busy", EndReason.BUSY, 486),
+                                                       ("reject", EndReason.REJECTED, 603)])
+async def test_refusals_map_to_end_reasons(tmp_path: Path, mode: str, reason: EndReason, status: int) -> None:
+    handler = ToneHandler(mode=mode)
+    async with sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b:
+        async with sip_service(tmp_path, name="a") as a:
+            watch = LegWatch(a.dialer.dial(dial(f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}")))
+            ended = await watch.wait_for(_Ended)
+            assert (ended.reason, ended.sip_status) == (reason, status)
+            far = await handler.first()
+            assert (await far.wait_for(_Ended)).reason is reason
+
+
+async def test_cancel_before_answer_and_ring_timeout(tmp_path: Path) -> None:
+    handler = ToneHandler(mode="ring")
+    async with sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b:
+        async with sip_service(tmp_path, name="a") as a:
+            target = f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}"
+            watch = LegWatch(a.dialer.dial(dial(target)))
+            await watch.wait_for(Ringing)
+            watch.leg.hangup()
+            assert (await watch.wait_for(_Ended)).reason is EndReason.CANCELED
+            far = await handler.first()
+            assert (await far.wait_for(_Ended)) == _Ended(EndReason.CANCELED, 487)
+
+            timed = LegWatch(a.dialer.dial(dial(target, timeout=1)))
+            ended = await timed.wait_for(_Ended, timeout=5)
+            assert ended.reason is EndReason.NO_ANSWER
+            assert (await handler.watches[1].wait_for(_Ended)).reason is EndReason.CANCELED
+
+
+async def test_disallowed_source_403_and_unknown_number_404(tmp_path: Path) -> None:
+    handler = ToneHandler()
+    async with sip_service(tmp_path, name="b", handler=handler,
+                           trunks=[{**trunk(1), "inbound_from": ["10.0.0.0/8"]}]) as b:
+        async with sip_service(tmp_path, name="a") as a:
+            watch = LegWatch(a.dialer.dial(dial(f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}")))
+            assert (await watch.wait_for(_Ended)) == _Ended(EndReason.FAILED, 403)
+            assert b.counters["forbidden_source"] == 1 and not handler.calls
+    async with sip_service(tmp_path, name="c", handler=handler, trunks=[trunk(1)]) as c:
+        async with sip_service(tmp_path, name="d") as d:
+            watch = LegWatch(d.dialer.dial(dial(f"sip:+14155550777@127.0.0.1:{c.endpoint.port}")))
+            assert (await watch.wait_for(_Ended)) == _Ended(EndReason.FAILED, 404)
+            assert c.counters["unknown_number"] == 1
+
+
+async def test_dialer_raises_lookup_error_for_unreachable_targets(tmp_path: Path) -> None:
+    routes = [RouteSettings(match="+44", carriers=["carrier-a"])]
+    async with sip_service(tmp_path, routes=routes, trunks=[trunk(5070)]) as a:
+        with pytest.raises(LookupError):
+            a.dialer.dial(dial("+14155550111"))  # no route to a trunk
+        with pytest.raises(LookupError):
+            a.dialer.dial(dial("client:bob"))
+        assert a.dialer.reaches("+442071838750") and a.dialer.reaches("sip:bob@example.com")
+        assert not a.legs
+
+
+async def _register(uac: TestUas, registrar_port: int, user: str, password: str, expires: int = 600,
+                    contact: NameAddr | None = None) -> list[int]:
+    """REGISTER through ``uac``'s endpoint, answering one challenge; the statuses seen."""
+    endpoint = uac.endpoint
+    aor = SipUri(host="127.0.0.1", port=registrar_port, user=user)
+    call_id, statuses, extra = new_token(), [], []
+    dest = Address("127.0.0.1", registrar_port, "UDP")
+    for cseq in (1, 2):
+        request = make_request("REGISTER", SipUri(host="127.0.0.1", port=registrar_port),
+                               from_=NameAddr(uri=aor).with_tag(new_token()), to=NameAddr(uri=aor),
+                               call_id=call_id, cseq=cseq, via=endpoint.via(),
+                               contact=contact or endpoint.contact(user), extra=[("Expires", str(expires)), *extra])
+        responses, failure = await Uac(endpoint).request(request, dest)
+        assert failure is None
+        final = responses[-1]
+        statuses.append(final.status)
+        if final.status != 401:
+            break
+        header, value = authorization_for(401, final.headers.get_all("WWW-Authenticate"), method="REGISTER",
+                                          uri=str(request.request_uri), username=user, password=password,
+                                          cnonce=new_token())
+        extra = [(header, value)]
+    return statuses
+
+
+async def test_registrar_digest_expiry_unregister_and_call_to_user(tmp_path: Path) -> None:
+    clock = MediaClock()
+    clock.start()
+    phone = TestUas(clock=clock, prompt=None)
+    await phone.start()
+    users = [{"username": "alice", "password": "secret", "number": "+14155550300"}]
+    try:
+        async with sip_service(tmp_path, users=users, min_expires=60) as a:
+            port = a.endpoint.port
+            assert await _register(phone, port, "alice", "wrong") == [401, 401]
+            assert a.registrar.counters["auth_failed"] == 1
+            assert await _register(phone, port, "mallory", "x") == [404]
+            assert await _register(phone, port, "alice", "secret", expires=10) == [401, 423]
+            assert await _register(phone, port, "alice", "secret") == [401, 200]
+            bindings = await a.registrar._registrations.bindings("alice")
+            assert [b.contact for b in bindings] == [f"sip:alice@127.0.0.1:{phone.endpoint.port}"]
+
+            watch = LegWatch(a.dialer.dial(dial("+14155550300")))
+            await watch.wait_for(Answered)
+            assert await asyncio.wait_for(phone.call_started.wait(), 5) is True
+            invite = next(iter(phone.calls.values())).invite
+            assert str(invite.request_uri) == f"sip:alice@127.0.0.1:{phone.endpoint.port}"
+            watch.leg.hangup()
+            await watch.wait_for(_Ended)
+
+            assert await _register(phone, port, "alice", "secret", expires=0) == [401, 200]
+            assert await a.registrar._registrations.bindings("alice") == []
+            gone = LegWatch(a.dialer.dial(dial("+14155550300")))
+            assert (await gone.wait_for(_Ended)) == _Ended(EndReason.NO_ANSWER, 480)
+    finally:
+        await phone.close()
+        await clock.stop()
