@@ -392,6 +392,9 @@ class SipSettings(BaseModel):
     # 0.0.0.0); default: the listen host.
     advertised_address: str | None = None
     realm: str = "openline"  # digest realm of the registrar and of calls from SIP users
+    # Challenges offered to SIP users, one per algorithm in this order (RFC 8760). MD5 only by
+    # default: common softphones (baresip 1.0, many desk phones) give up on any SHA-256 challenge.
+    digest_algorithms: list[Literal["SHA-256", "MD5"]] = Field(default_factory=lambda: ["MD5"], min_length=1)
     min_expires: int = Field(default=60, ge=1, le=3600)  # shorter registrations get 423 (RFC 3261 §10.3)
     max_expires: int = Field(default=3600, ge=60, le=86_400)  # longer ones are cut down to this
     trunks: list[SipTrunkSettings] = Field(default_factory=list)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -81,7 +82,9 @@ class Registrar:
 
     def challenge(self, txn: ServerTransaction, request: Request, *, stale: bool = False, status: int = 401) -> None:
         header = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
-        extra = [(header, str(c)) for c in self._digest.challenges(self._clock(), stale=stale)]
+        now = self._clock()
+        extra = [(header, str(self._digest.challenge(now, algorithm=algorithm, stale=stale)))
+                 for algorithm in self._settings.digest_algorithms]
         self._endpoint.respond(txn, make_response(request, status, to_tag=_tag(), extra=extra))
 
     async def handle(self, request: Request, txn: ServerTransaction, source: Address) -> None:
@@ -143,7 +146,7 @@ class Registrar:
         now = datetime.now(UTC)
         extra = []
         for binding in bindings:
-            left = max(0, int((binding.expires_at - now).total_seconds()))
+            left = max(0, math.ceil((binding.expires_at - now).total_seconds()))
             extra.append(("Contact", f"<{binding.contact}>;expires={left}"))
         self.counters["registered" if changes and any(c.expires for c in changes) else "unregistered"] += 1
         # LookupError: the transaction timed out while the database was busy; the UA will retry

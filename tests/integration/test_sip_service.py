@@ -67,46 +67,53 @@ async def test_trunk_call_audio_and_digits_both_ways(tmp_path: Path) -> None:
                                                        ("reject", EndReason.REJECTED, 603)])
 async def test_refusals_map_to_end_reasons(tmp_path: Path, mode: str, reason: EndReason, status: int) -> None:
     handler = ToneHandler(mode=mode)
-    async with sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b:
-        async with sip_service(tmp_path, name="a") as a:
-            watch = LegWatch(a.dialer.dial(dial(f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}")))
-            ended = await watch.wait_for(_Ended)
-            assert (ended.reason, ended.sip_status) == (reason, status)
-            far = await handler.first()
-            assert (await far.wait_for(_Ended)).reason is reason
+    async with (
+        sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b,
+        sip_service(tmp_path, name="a") as a,
+    ):
+        watch = LegWatch(a.dialer.dial(dial(f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}")))
+        ended = await watch.wait_for(_Ended)
+        assert (ended.reason, ended.sip_status) == (reason, status)
+        far = await handler.first()
+        assert (await far.wait_for(_Ended)).reason is reason
 
 
 async def test_cancel_before_answer_and_ring_timeout(tmp_path: Path) -> None:
     handler = ToneHandler(mode="ring")
-    async with sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b:
-        async with sip_service(tmp_path, name="a") as a:
-            target = f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}"
-            watch = LegWatch(a.dialer.dial(dial(target)))
-            await watch.wait_for(Ringing)
-            watch.leg.hangup()
-            assert (await watch.wait_for(_Ended)).reason is EndReason.CANCELED
-            far = await handler.first()
-            assert (await far.wait_for(_Ended)) == _Ended(EndReason.CANCELED, 487)
+    async with (
+        sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b,
+        sip_service(tmp_path, name="a") as a,
+    ):
+        target = f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}"
+        watch = LegWatch(a.dialer.dial(dial(target)))
+        await watch.wait_for(Ringing)
+        watch.leg.hangup()
+        assert (await watch.wait_for(_Ended)).reason is EndReason.CANCELED
+        far = await handler.first()
+        assert (await far.wait_for(_Ended)) == _Ended(EndReason.CANCELED, 487)
 
-            timed = LegWatch(a.dialer.dial(dial(target, timeout=1)))
-            ended = await timed.wait_for(_Ended, timeout=5)
-            assert ended.reason is EndReason.NO_ANSWER
-            assert (await handler.watches[1].wait_for(_Ended)).reason is EndReason.CANCELED
+        timed = LegWatch(a.dialer.dial(dial(target, timeout=1)))
+        ended = await timed.wait_for(_Ended, timeout=5)
+        assert ended.reason is EndReason.NO_ANSWER
+        assert (await handler.watches[1].wait_for(_Ended)).reason is EndReason.CANCELED
 
 
 async def test_disallowed_source_403_and_unknown_number_404(tmp_path: Path) -> None:
     handler = ToneHandler()
-    async with sip_service(tmp_path, name="b", handler=handler,
-                           trunks=[{**trunk(1), "inbound_from": ["10.0.0.0/8"]}]) as b:
-        async with sip_service(tmp_path, name="a") as a:
-            watch = LegWatch(a.dialer.dial(dial(f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}")))
-            assert (await watch.wait_for(_Ended)) == _Ended(EndReason.FAILED, 403)
-            assert b.counters["forbidden_source"] == 1 and not handler.calls
-    async with sip_service(tmp_path, name="c", handler=handler, trunks=[trunk(1)]) as c:
-        async with sip_service(tmp_path, name="d") as d:
-            watch = LegWatch(d.dialer.dial(dial(f"sip:+14155550777@127.0.0.1:{c.endpoint.port}")))
-            assert (await watch.wait_for(_Ended)) == _Ended(EndReason.FAILED, 404)
-            assert c.counters["unknown_number"] == 1
+    async with (
+        sip_service(tmp_path, name="b", handler=handler, trunks=[{**trunk(1), "inbound_from": ["10.0.0.0/8"]}]) as b,
+        sip_service(tmp_path, name="a") as a,
+    ):
+        watch = LegWatch(a.dialer.dial(dial(f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}")))
+        assert (await watch.wait_for(_Ended)) == _Ended(EndReason.FAILED, 403)
+        assert b.counters["forbidden_source"] == 1 and not handler.calls
+    async with (
+        sip_service(tmp_path, name="c", handler=handler, trunks=[trunk(1)]) as c,
+        sip_service(tmp_path, name="d") as d,
+    ):
+        watch = LegWatch(d.dialer.dial(dial(f"sip:+14155550777@127.0.0.1:{c.endpoint.port}")))
+        assert (await watch.wait_for(_Ended)) == _Ended(EndReason.FAILED, 404)
+        assert c.counters["unknown_number"] == 1
 
 
 async def test_dialer_raises_lookup_error_for_unreachable_targets(tmp_path: Path) -> None:
@@ -152,7 +159,7 @@ async def test_registrar_digest_expiry_unregister_and_call_to_user(tmp_path: Pat
     await phone.start()
     users = [{"username": "alice", "password": "secret", "number": "+14155550300"}]
     try:
-        async with sip_service(tmp_path, users=users, min_expires=60) as a:
+        async with sip_service(tmp_path, users=users, min_expires=60, digest_algorithms=["SHA-256", "MD5"]) as a:
             port = a.endpoint.port
             assert await _register(phone, port, "alice", "wrong") == [401, 401]
             assert a.registrar.counters["auth_failed"] == 1
@@ -177,3 +184,20 @@ async def test_registrar_digest_expiry_unregister_and_call_to_user(tmp_path: Pat
     finally:
         await phone.close()
         await clock.stop()
+
+
+async def test_registration_to_a_provider_is_kept_and_removed_on_close(tmp_path: Path) -> None:
+    users = [{"username": "alice", "password": "secret", "number": "+14155550300"}]
+    async with sip_service(tmp_path, name="provider", users=users) as provider:
+        registering = {**trunk(provider.endpoint.port), "username": "alice", "password": "secret",
+                       "register": True, "expires": 120}
+        async with sip_service(tmp_path, name="a", trunks=[registering]) as a:
+            registration = a.providers[0]
+            for _ in range(50):
+                if registration.registrations:
+                    break
+                await asyncio.sleep(0.05)
+            assert registration.state.value == "registered" and registration.granted == 120
+            bindings = await provider.registrar._registrations.bindings("alice")
+            assert [b.contact for b in bindings] == [f"sip:openline@127.0.0.1:{a.endpoint.port}"]
+        assert await provider.registrar._registrations.bindings("alice") == []  # Expires: 0 on close

@@ -18,15 +18,12 @@ from typing import Any
 from openline.codecs.media import tone
 from openline.config import RouteSettings, SipSettings
 from openline.core.call_legs import (
-    Answered,
     CallLeg,
     DigitReceived,
     Ended,
     IncomingCall,
     LegEvent,
-    PlaybackFinished,
     RejectReason,
-    Ringing,
 )
 from openline.core.clock import SystemClock
 from openline.services.sip_registrations import Registrations
@@ -173,4 +170,4 @@ async def sip_service(tmp_path: Path, *, handler: Any = None, routes: list[Route
         await db.close()
 
 
-__all__ = ["TONE", "LegWatch", "PlaybackFinished", "Ringing", "Answered", "ToneHandler", "free_port", "rms", "sip_service"]
+__all__ = ["TONE", "LegWatch", "ToneHandler", "free_port", "rms", "sip_service"]
