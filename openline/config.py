@@ -299,6 +299,7 @@ def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
     return host, int(port_text)
 
 
+DigestAlgorithm = Literal["SHA-256", "MD5"]
 SIP_NAME = r"^[A-Za-z0-9][A-Za-z0-9._~!$&'()*+,;=-]{0,63}$"  # RFC 3261 user part, unescaped only
 
 
@@ -394,7 +395,8 @@ class SipSettings(BaseModel):
     realm: str = "openline"  # digest realm of the registrar and of calls from SIP users
     # Challenges offered to SIP users, one per algorithm in this order (RFC 8760). MD5 only by
     # default: common softphones (baresip 1.0, many desk phones) give up on any SHA-256 challenge.
-    digest_algorithms: list[Literal["SHA-256", "MD5"]] = Field(default_factory=lambda: ["MD5"], min_length=1)
+    digest_algorithms: list[DigestAlgorithm] = Field(default_factory=lambda: list[DigestAlgorithm](["MD5"]),
+                                                     min_length=1)
     min_expires: int = Field(default=60, ge=1, le=3600)  # shorter registrations get 423 (RFC 3261 §10.3)
     max_expires: int = Field(default=3600, ge=60, le=86_400)  # longer ones are cut down to this
     trunks: list[SipTrunkSettings] = Field(default_factory=list)
