@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from openline.codecs.sip import NameAddr, SipUri, make_request, new_token
+from openline.codecs.sip import Dialog, NameAddr, SipUri, build_offer, make_request, new_token
 from openline.codecs.sip.digest import authorization_for
 from openline.config import RouteSettings
 from openline.core.call_legs import Answered, DialRequest, EndReason, PlaybackFinished, Ringing
@@ -201,3 +201,50 @@ async def test_registration_to_a_provider_is_kept_and_removed_on_close(tmp_path:
             bindings = await provider.registrar._registrations.bindings("alice")
             assert [b.contact for b in bindings] == [f"sip:openline@127.0.0.1:{a.endpoint.port}"]
         assert await provider.registrar._registrations.bindings("alice") == []  # Expires: 0 on close
+
+
+async def test_in_dialog_reinvite_hold_options_info_and_remote_bye(tmp_path: Path) -> None:
+    """A raw UAC calls in, then re-INVITEs to hold (sendonly), pings OPTIONS, sends an INFO digit, BYEs."""
+    handler = ToneHandler()
+    clock = MediaClock()
+    uac = TestUas(clock=clock)
+    await uac.start()
+    try:
+        async with sip_service(tmp_path, handler=handler, trunks=[trunk(1)]) as b:
+            endpoint, dest = uac.endpoint, Address("127.0.0.1", b.endpoint.port, "UDP")
+            target = SipUri(host="127.0.0.1", port=b.endpoint.port, user=TRUNK_NUMBER)
+
+            def offer(direction: str) -> bytes:
+                return bytes(build_offer(address="127.0.0.1", port=40000, session_id=9, direction=direction))
+
+            invite = make_request("INVITE", target, from_=NameAddr(uri=SipUri(host="127.0.0.1", user="+1555"))
+                                  .with_tag(new_token()), to=NameAddr(uri=target), call_id=new_token(), cseq=1,
+                                  via=endpoint.via(), contact=endpoint.contact("caller"), body=offer("sendrecv"))
+            responses, failure = await Uac(endpoint).request(invite, dest)
+            assert failure is None and [r.status for r in responses][-1] == 200
+            dialog = Dialog.from_uac(invite, responses[-1])
+            endpoint.send_stateless(dialog.create_ack(1, via=endpoint.via()), dest)
+            far = await handler.first()
+            await far.wait_for(Answered)
+
+            hold = dialog.create_request("INVITE", via=endpoint.via(), body=offer("sendonly"))
+            responses, failure = await Uac(endpoint).request(hold, dest)
+            assert failure is None and responses[-1].status == 200
+            assert b"a=recvonly" in responses[-1].body  # §6.1 of RFC 3264: the answer mirrors sendonly
+            endpoint.send_stateless(dialog.create_ack(hold.cseq.number, via=endpoint.via()), dest)
+            leg = handler.calls[0].leg
+            assert leg.rtp.send_silence is False  # type: ignore[attr-defined]  # on hold: we stop sending
+
+            for method, body, ctype in (("OPTIONS", b"", None),
+                                        ("INFO", b"Signal=5\r\nDuration=160\r\n", "application/dtmf-relay")):
+                request = dialog.create_request(method, via=endpoint.via(), body=body, content_type=ctype)
+                responses, failure = await Uac(endpoint).request(request, dest)
+                assert failure is None and responses[-1].status == 200, method
+            assert far.digits == ["5"]
+
+            responses, failure = await Uac(endpoint).request(dialog.create_request("BYE", via=endpoint.via()), dest)
+            assert failure is None and responses[-1].status == 200
+            assert (await far.wait_for(_Ended)).reason is EndReason.HANGUP_REMOTE
+            assert not b.legs
+    finally:
+        await uac.close()
