@@ -15,6 +15,7 @@ CPU used by this process and by SIPp.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import resource
 import sys
@@ -69,7 +70,8 @@ def scenario(folder: Path, hold_ms: int, digits: bool) -> Path:
     text = SCENARIO.read_text().replace("@STREAM@,1,0", f"{stream},-1,0")
     middle = f'<pause milliseconds="{hold_ms // 2}"/>'
     if digits:  # SIPp's play_dtmf always sends PT 96: offer that as telephone-event
-        text = text.replace("RTP/AVP 0 101", "RTP/AVP 0 96").replace("rtpmap:101 telephone-event", "rtpmap:96 telephone-event")
+        text = text.replace("RTP/AVP 0 101", "RTP/AVP 0 96")
+        text = text.replace("rtpmap:101 telephone-event", "rtpmap:96 telephone-event")
         middle += '\n  <nop><action><exec play_dtmf="12#,100"/></action></nop>'
     text = text.replace('<pause milliseconds="2000"/>', middle + f'\n  <pause milliseconds="{hold_ms // 2}"/>')
     path = folder / "uac_hold.xml"
@@ -106,10 +108,8 @@ async def main(calls: int, hold: float, rate: float) -> None:
         peak = max(peak, up)
         timeline.append((time.monotonic() - wall0, up, sum(leg.stats.packets_sent for leg in ivr.legs),
                          sum(leg.stats.packets_late for leg in ivr.legs)))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sipp.wait(), 0.25)
-        except TimeoutError:
-            pass
     wall = time.monotonic() - wall0
     cpu = time.process_time() - cpu0
     sent = sum(leg.stats.packets_sent for leg in ivr.legs)
@@ -126,7 +126,7 @@ async def main(calls: int, hold: float, rate: float) -> None:
     print(f"wall                    {wall:.1f} s")
     if "-v" in sys.argv:
         print("t(s) calls  late% in the last second")
-        for (t0, _, s0, l0), (t1, up, s1, l1) in zip(timeline[::4], timeline[4::4], strict=False):
+        for (_, _, s0, l0), (t1, up, s1, l1) in zip(timeline[::4], timeline[4::4], strict=False):
             print(f"{t1:5.1f} {up:5d}  {100 * (l1 - l0) / max(1, s1 - s0):6.2f}")
     print(f"CPU, Openline           {cpu:.1f} s ({100 * cpu / wall:.0f}% of one core)")
     print(f"CPU, SIPp               {children.ru_utime + children.ru_stime:.1f} s")
