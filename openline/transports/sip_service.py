@@ -96,11 +96,13 @@ class SipService:
         log.info("sip listening on %s:%s (udp, tcp)", self.endpoint.host, self.endpoint.port)
 
     async def close(self) -> None:
-        for leg in list(self._legs.values()):
+        live = list(self._legs.values())
+        for leg in live:
             leg.hangup()
         if self.providers:
             await asyncio.gather(*(p.close() for p in self.providers), return_exceptions=True)
-        await asyncio.sleep(CLOSE_GRACE if self.counters["legs"] else 0)
+        if live:
+            await asyncio.sleep(CLOSE_GRACE)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

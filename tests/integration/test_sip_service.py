@@ -15,7 +15,7 @@ import pytest
 from openline.codecs.sip import Dialog, NameAddr, SipUri, build_offer, make_request, new_token
 from openline.codecs.sip.digest import authorization_for
 from openline.config import RouteSettings
-from openline.core.call_legs import Answered, DialRequest, EndReason, PlaybackFinished, Ringing
+from openline.core.call_legs import Answered, DialRequest, EndReason, PlaybackFinished, RejectReason, Ringing
 from openline.core.call_legs import Ended as _Ended
 from openline.transports.rtp import MediaClock
 from openline.transports.sip import Address
@@ -248,3 +248,69 @@ async def test_in_dialog_reinvite_hold_options_info_and_remote_bye(tmp_path: Pat
             assert not b.legs
     finally:
         await uac.close()
+
+
+async def test_far_end_hangs_up_an_outbound_leg_and_close_byes_live_calls(tmp_path: Path) -> None:
+    handler = ToneHandler()
+    async with (
+        sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b,
+        sip_service(tmp_path, name="a") as a,
+    ):
+        target = f"sip:{TRUNK_NUMBER}@127.0.0.1:{b.endpoint.port}"
+        first = LegWatch(a.dialer.dial(dial(target)))
+        await first.wait_for(Answered)
+        handler.calls[0].leg.hangup()
+        assert (await first.wait_for(_Ended)).reason is EndReason.HANGUP_REMOTE
+        second = LegWatch(a.dialer.dial(dial(target)))
+        await second.wait_for(Answered)
+        await a.close()  # shutdown: the live call gets its BYE
+        far = handler.watches[1]
+        assert (await far.wait_for(_Ended)).reason is EndReason.HANGUP_REMOTE
+        assert (await second.wait_for(_Ended)).reason is EndReason.HANGUP_LOCAL
+
+
+async def test_a_sip_user_calls_out_with_proxy_authentication(tmp_path: Path) -> None:
+    handler = ToneHandler(mode="ring")
+    clock = MediaClock()
+    phone = TestUas(clock=clock)
+    await phone.start()
+    users = [{"username": "alice", "password": "secret", "number": "+14155550300"}]
+    try:
+        async with sip_service(tmp_path, handler=handler, users=users) as a:
+            endpoint, dest = phone.endpoint, Address("127.0.0.1", a.endpoint.port, "UDP")
+            target = SipUri(host="127.0.0.1", port=a.endpoint.port, user="+14155550111")
+            offer = bytes(build_offer(address="127.0.0.1", port=40002, session_id=3))
+
+            def invite(user: str, cseq: int, call_id: str, extra: list[tuple[str, str]]) -> object:
+                return make_request("INVITE", target, from_=NameAddr(uri=SipUri(host="127.0.0.1", user=user))
+                                    .with_tag("t" + call_id[:6]), to=NameAddr(uri=target), call_id=call_id,
+                                    cseq=cseq, via=endpoint.via(), contact=endpoint.contact(user), body=offer,
+                                    extra=extra)
+
+            async def call(user: str, password: str) -> list[int]:
+                call_id, statuses, extra = new_token(), [], []
+                for cseq in (1, 2):
+                    request = invite(user, cseq, call_id, extra)
+                    responses, failure = await Uac(endpoint).request(request, dest)  # type: ignore[arg-type]
+                    assert failure is None
+                    statuses.append(responses[-1].status)
+                    if responses[-1].status != 407:
+                        statuses[-1:] = [r.status for r in responses if r.status > 100]
+                        break
+                    header, value = authorization_for(
+                        407, responses[-1].headers.get_all("Proxy-Authenticate"), method="INVITE",
+                        uri=str(target), username=user, password=password, cnonce=new_token())
+                    extra = [(header, value)]
+                return statuses
+
+            assert await call("alice", "wrong") == [407, 407]
+            assert a.counters["auth_failed"] == 1 and not handler.calls
+            ringing = asyncio.create_task(call("alice", "secret"))
+            far = await handler.first()
+            call_in = handler.calls[0]
+            assert (call_in.from_, call_in.to, call_in.source) == ("+14155550300", "+14155550111", "user:alice")
+            far.leg.reject(RejectReason.BUSY)
+            assert await ringing == [407, 180, 486]
+            assert await call("mallory", "x") == [403]  # neither a user nor a trunk source
+    finally:
+        await phone.close()
