@@ -12,10 +12,12 @@ import httpx
 from openline.codecs.sip import NameAddr, SipUri, make_request, new_token
 from openline.transports.rtp import MediaClock
 from openline.transports.sip import Address
+from tests.conftest import new_credentials
 from tests.integration.test_sip_service import _register
 from tests.support.server import OpenlineServer
 from tests.support.sip_uas import TestUas, Uac
 from tests.support.sip_voice import free_port
+from tests.support.twilio_client import host_style_client
 
 
 def write_config(path: Path, sip_port: int) -> Path:
@@ -62,8 +64,16 @@ async def _options_and_register(sip_port: int) -> tuple[int, list[int]]:
 def test_serve_runs_the_sip_user_agent_and_keeps_registrations(data_dir: Path, tmp_path: Path) -> None:
     sip_port = free_port()
     config = write_config(tmp_path / "openline.toml", sip_port)
-    server = OpenlineServer(data_dir, args=["--config", str(config)]).start()
+    sid, token = new_credentials()
+    env = {"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token}
+    server = OpenlineServer(data_dir, env=env, args=["--config", str(config)]).start()
     try:
+        # the trunk's numbers are inventory, as an SMPP carrier's are
+        client = host_style_client(server.url, sid, token)
+        offered = [n.phone_number for n in client.available_phone_numbers("US").local.list(area_code=415)]
+        assert "+14155550200" in offered
+        assert client.incoming_phone_numbers.create(phone_number="+14155550200").origin == "carrier-a"
+
         status, statuses = asyncio.run(_options_and_register(sip_port))
         assert status == 200  # OPTIONS over TCP
         assert statuses == [401, 200]
@@ -74,7 +84,7 @@ def test_serve_runs_the_sip_user_agent_and_keeps_registrations(data_dir: Path, t
     with sqlite3.connect(data_dir / "openline.db") as db:
         rows = db.execute("SELECT username, transport FROM sip_registrations").fetchall()
     assert rows == [("alice", "UDP")]
-    server = OpenlineServer(data_dir, args=["--config", str(config)]).start()  # restarts with the binding
+    server = OpenlineServer(data_dir, env=env, args=["--config", str(config)]).start()  # keeps the binding
     server.stop()
     with sqlite3.connect(data_dir / "openline.db") as db:
         assert db.execute("SELECT count(*) FROM sip_registrations").fetchone() == (1,)
