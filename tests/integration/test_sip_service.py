@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from openline.codecs.sip import Dialog, NameAddr, SipUri, build_offer, make_request, new_token
+from openline.codecs.sip import Dialog, NameAddr, Response, SipUri, build_offer, make_request, new_token
 from openline.codecs.sip.digest import authorization_for
 from openline.config import RouteSettings
 from openline.core.call_legs import Answered, DialRequest, EndReason, PlaybackFinished, RejectReason, Ringing
 from openline.core.call_legs import Ended as _Ended
 from openline.transports.rtp import MediaClock
-from openline.transports.sip import Address
+from openline.transports.sip import Address, ClientCallbacks
 from tests.support.sip_uas import TestUas, Uac
 from tests.support.sip_voice import LegWatch, ToneHandler, sip_service
 
@@ -314,3 +314,36 @@ async def test_a_sip_user_calls_out_with_proxy_authentication(tmp_path: Path) ->
             assert await call("mallory", "x") == [403]  # neither a user nor a trunk source
     finally:
         await phone.close()
+
+
+async def test_our_200_is_retransmitted_until_the_ack_arrives(tmp_path: Path) -> None:
+    handler = ToneHandler()
+    clock = MediaClock()
+    uac = TestUas(clock=clock)
+    await uac.start()
+    try:
+        async with sip_service(tmp_path, handler=handler, trunks=[trunk(1)]) as b:
+            endpoint, dest = uac.endpoint, Address("127.0.0.1", b.endpoint.port, "UDP")
+            target = SipUri(host="127.0.0.1", port=b.endpoint.port, user=TRUNK_NUMBER)
+            invite = make_request("INVITE", target, from_=NameAddr(uri=SipUri(host="127.0.0.1", user="+1555"))
+                                  .with_tag(new_token()), to=NameAddr(uri=target), call_id=new_token(), cseq=1,
+                                  via=endpoint.via(), contact=endpoint.contact("caller"),
+                                  body=bytes(build_offer(address="127.0.0.1", port=40004, session_id=4)))
+            oks: list[Response] = []
+
+            def on_response(response: Response, retransmission: bool) -> None:
+                if response.status == 200:
+                    oks.append(response)
+
+            endpoint.send_request(invite, dest, ClientCallbacks(on_response, lambda _: None))
+            await asyncio.sleep(1.8)  # no ACK yet: §13.3.1.4, 200 again after T1, 2*T1 ...
+            assert len(oks) >= 3
+            dialog = Dialog.from_uac(invite, oks[0])
+            endpoint.send_stateless(dialog.create_ack(1, via=endpoint.via()), dest)
+            await asyncio.sleep(0.3)
+            count = len(oks)
+            await asyncio.sleep(1.5)
+            assert len(oks) == count  # the ACK stopped the retransmissions
+            assert Answered in handler.watches[0].kinds and not handler.watches[0].ended
+    finally:
+        await uac.close()
