@@ -159,6 +159,7 @@ class SipCallLeg:
         self._give_up: EndReason | None = None  # set when we decided to stop ringing
         self._cancel_sent = False
         self._auth_tried = False
+        self._bye_sent = False
         self._ring_timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         # inbound
@@ -328,8 +329,8 @@ class SipCallLeg:
                 self._end(EndReason.NO_ANSWER, 480)  # what a registrar's proxy answers for an unregistered user
                 return
             port = await self.open_media()
-        except OSError as exc:
-            log.warning("leg %s: %s", self.leg_id, exc)
+        except Exception as exc:  # no free port, the database away: the leg fails, it never hangs
+            log.warning("leg %s: cannot place the call: %s", self.leg_id, exc)
             self._end(EndReason.FAILED)
             return
         if self.ended:
@@ -359,13 +360,12 @@ class SipCallLeg:
 
     def _on_invite_response(self, response: Response, retransmission: bool) -> None:
         if response.status < 200:
-            if response.status > 100:
-                self._provisional = True
-                if self._give_up is not None and not self._cancel_sent:
-                    self._send_cancel()
-                if response.status in (180, 183) and not self._ringing_sent and not self.ended:
-                    self._ringing_sent = True
-                    self._emit(Ringing())
+            self._provisional = True  # §9.1: any provisional response, 100 included, allows CANCEL
+            if self._give_up is not None and not self._cancel_sent:
+                self._send_cancel()
+            if response.status in (180, 183) and not self._ringing_sent and not self.ended:
+                self._ringing_sent = True
+                self._emit(Ringing())
             return
         if response.success:
             self._on_2xx(response)
@@ -414,11 +414,12 @@ class SipCallLeg:
         elif response.to.tag != self.dialog.remote_tag:
             return  # a second fork answering: not supported, its 2xx is left unanswered
         self._send_ack()
-        if self.answered or self.ended:
-            return
         if self._give_up is not None:
-            self._send_bye()  # the 2xx crossed our CANCEL: the call exists, end it (§9.1)
+            if not self._bye_sent:
+                self._send_bye()  # the 2xx crossed our CANCEL (or came after we gave up): end it (§9.1)
             self._end(self._give_up, 487)
+            return
+        if self.answered or self.ended:
             return
         try:
             media = process_answer(self._offer, SessionDescription.parse(response.body))
@@ -458,7 +459,10 @@ class SipCallLeg:
             return
         if self._provisional:
             self._send_cancel()
-        # §9.1: without a provisional response the CANCEL waits for one (or for Timer B)
+        else:
+            # §9.1: no provisional response yet, so no CANCEL yet; it goes out when one arrives (a
+            # late 2xx gets ACK and BYE). The leg is over for the caller now, not after Timer B.
+            self._end(reason)
 
     def _send_cancel(self) -> None:
         assert self._invite is not None and self.peer is not None
@@ -603,6 +607,7 @@ class SipCallLeg:
     def _send_bye(self) -> None:
         if self.dialog is None or self.peer is None:
             return
+        self._bye_sent = True
         try:
             bye = self.dialog.create_request("BYE", via=self._host.endpoint.via(self.peer.transport))
         except SipStateError:

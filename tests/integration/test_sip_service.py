@@ -20,7 +20,7 @@ from openline.core.call_legs import Ended as _Ended
 from openline.transports.rtp import MediaClock
 from openline.transports.sip import Address, ClientCallbacks
 from tests.support.sip_uas import TestUas, Uac
-from tests.support.sip_voice import LegWatch, ToneHandler, sip_service
+from tests.support.sip_voice import LegWatch, ToneHandler, free_port, sip_service
 
 TRUNK_NUMBER = "+14155550200"
 
@@ -347,3 +347,13 @@ async def test_our_200_is_retransmitted_until_the_ack_arrives(tmp_path: Path) ->
             assert Answered in handler.watches[0].kinds and not handler.watches[0].ended
     finally:
         await uac.close()
+
+
+async def test_hanging_up_before_any_response_ends_the_leg_at_once(tmp_path: Path) -> None:
+    silent = free_port()  # nothing listens there: no 100, no 180
+    async with sip_service(tmp_path) as a:
+        watch = LegWatch(a.dialer.dial(dial(f"sip:bob@127.0.0.1:{silent}")))
+        await asyncio.sleep(0.3)
+        watch.leg.hangup()
+        assert (await watch.wait_for(_Ended, timeout=1)).reason is EndReason.CANCELED
+        assert not a.legs
