@@ -35,11 +35,13 @@ def dial(target: str, timeout: int = 10) -> DialRequest:
                        call_sid="CA" + new_token(16), timeout_seconds=timeout)
 
 
-async def test_trunk_call_audio_and_digits_both_ways(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_trunk_call_audio_and_digits_both_ways(tmp_path: Path, transport: str) -> None:
     handler = ToneHandler()
     async with sip_service(tmp_path, name="b", handler=handler, trunks=[trunk(1)]) as b:
         routes = [RouteSettings(match="+1415", carriers=["carrier-a"])]
-        async with sip_service(tmp_path, name="a", routes=routes, trunks=[trunk(b.endpoint.port)]) as a:
+        outbound = trunk(b.endpoint.port, transport=transport)
+        async with sip_service(tmp_path, name="a", routes=routes, trunks=[outbound]) as a:
             watch = LegWatch(a.dialer.dial(dial(TRUNK_NUMBER)))
             await watch.wait_for(Answered)
             assert Ringing in watch.kinds
@@ -57,6 +59,7 @@ async def test_trunk_call_audio_and_digits_both_ways(tmp_path: Path) -> None:
                 await asyncio.sleep(0.05)
             assert far.digits == ["1", "2", "#"]
             assert (await far.wait_for(PlaybackFinished)).token == 1
+            assert handler.calls[0].leg.peer.transport == transport.upper()  # type: ignore[attr-defined]
             watch.leg.hangup()
             assert (await watch.wait_for(_Ended)).reason is EndReason.HANGUP_LOCAL
             assert (await far.wait_for(_Ended)).reason is EndReason.HANGUP_REMOTE
@@ -234,6 +237,11 @@ async def test_in_dialog_reinvite_hold_options_info_and_remote_bye(tmp_path: Pat
             endpoint.send_stateless(dialog.create_ack(hold.cseq.number, via=endpoint.via()), dest)
             leg = handler.calls[0].leg
             assert leg.rtp.send_silence is False  # type: ignore[attr-defined]  # on hold: we stop sending
+            unhold = dialog.create_request("INVITE", via=endpoint.via(), body=offer("sendrecv"))
+            responses, failure = await Uac(endpoint).request(unhold, dest)
+            assert failure is None and responses[-1].status == 200 and b"a=sendrecv" in responses[-1].body
+            endpoint.send_stateless(dialog.create_ack(unhold.cseq.number, via=endpoint.via()), dest)
+            assert leg.rtp.send_silence is True  # type: ignore[attr-defined]  # media flows again
 
             for method, body, ctype in (("OPTIONS", b"", None),
                                         ("INFO", b"Signal=5\r\nDuration=160\r\n", "application/dtmf-relay")):
