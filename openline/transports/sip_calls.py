@@ -187,12 +187,12 @@ class SipCallLeg:
         tail = len(pcm) % FRAME_BYTES
         if tail:
             pcm = pcm + b"\x00" * (FRAME_BYTES - tail)  # the last frame padded with silence
+        if self.ended:
+            return  # nothing goes out any more; the owner has (or will have) Ended
         encoded = g711.encode(pcm, self.rtp.codec)  # one call for the whole prompt: cheaper per frame
         size = FRAME_BYTES // 2
         self._frames.extend(encoded[i : i + size] for i in range(0, len(encoded), size))
         self._frames.append(token)
-        if self.ended:
-            self._flush_tokens()
 
     def stop_playback(self) -> None:
         self._frames.clear()
@@ -219,7 +219,7 @@ class SipCallLeg:
                                  body=bytes(self._answer_sdp), extra=[("Allow", ALLOW)])
         try:
             self._host.endpoint.respond(self._server_txn, response)
-        except LookupError:  # the caller gave up a moment ago (CANCEL): Ended is on its way
+        except (LookupError, SipStateError):  # the caller gave up a moment ago (CANCEL): Ended is on its way
             return
         self.answered = True
         self._start_media()
@@ -276,12 +276,6 @@ class SipCallLeg:
             self._emit(PlaybackFinished(frames.popleft()))  # type: ignore[arg-type]
         return frame  # type: ignore[return-value]
 
-    def _flush_tokens(self) -> None:
-        tokens = [item for item in self._frames if isinstance(item, int)]
-        self._frames.clear()
-        for token in tokens:
-            self._emit(PlaybackFinished(token))
-
     # --- media --------------------------------------------------------------------------------
 
     async def open_media(self) -> int:
@@ -308,7 +302,7 @@ class SipCallLeg:
             self.dialog.terminate()
         self._host.media_clock.remove(self.rtp)
         self.rtp.close()
-        self._flush_tokens()
+        self._frames.clear()  # audio that never went out is not reported as played
         self._host.forget(self)
         self._emit(Ended(reason, status))
 
@@ -520,7 +514,7 @@ class SipCallLeg:
     def _final_inbound(self, status: int) -> None:
         if self._server_txn is None:
             return
-        with contextlib.suppress(LookupError):
+        with contextlib.suppress(LookupError, SipStateError):  # already answered 487 to a CANCEL
             self._host.endpoint.respond(self._server_txn,
                                         make_response(self._server_txn.request, status, to_tag=self.local_tag))
 
