@@ -365,3 +365,21 @@ async def test_hanging_up_before_any_response_ends_the_leg_at_once(tmp_path: Pat
         watch.leg.hangup()
         assert (await watch.wait_for(_Ended, timeout=1)).reason is EndReason.CANCELED
         assert not a.legs
+
+
+async def test_dialer_answers_a_407_with_the_trunk_credentials(tmp_path: Path) -> None:
+    """B challenges like a proxy (407: A's caller is B's SIP user alice); A's trunk knows her password."""
+    handler = ToneHandler()
+    users = [{"username": "alice", "password": "secret", "number": "+14155550300"}]
+    async with sip_service(tmp_path, name="b", handler=handler, users=users) as b:
+        creds = {"username": "alice", "password": "secret"}
+        routes = [RouteSettings(match="+1", carriers=["carrier-a"])]
+        async with sip_service(tmp_path, name="a", routes=routes, trunks=[trunk(b.endpoint.port, **creds)]) as a:
+            request = DialRequest(target="+14155550111", caller_id="alice", account_sid="AC" + "0" * 32,
+                                  call_sid="CA" + "3" * 32)
+            watch = LegWatch(a.dialer.dial(request))
+            await watch.wait_for(Answered)
+            call = handler.calls[0]
+            assert (call.from_, call.to, call.source) == ("+14155550300", "+14155550111", "user:alice")
+            watch.leg.hangup()
+            await watch.wait_for(_Ended)
