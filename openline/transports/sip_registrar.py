@@ -92,7 +92,12 @@ class Registrar:
             await self._handle(request, txn, source)
         except SipParseError as exc:
             self.counters["malformed"] += 1
-            self._endpoint.respond(txn, make_response(request, exc.status, to_tag=_tag()))
+            with contextlib.suppress(LookupError):
+                self._endpoint.respond(txn, make_response(request, exc.status, to_tag=_tag()))
+        except Exception:  # the database away, a bug: this REGISTER fails, the registrar stays up
+            log.exception("sip registrar: REGISTER from %s failed", source.host)
+            with contextlib.suppress(LookupError):
+                self._endpoint.respond(txn, make_response(request, 500, to_tag=_tag()))
 
     async def _handle(self, request: Request, txn: ServerTransaction, source: Address) -> None:
         to = request.to.uri
