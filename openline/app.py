@@ -86,6 +86,7 @@ from openline.services.queue import Wakeup
 from openline.services.routing import Router as MessageRouter
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
+from openline.services.sip_registrations import Registrations
 from openline.services.smpp_carrier import SmppCarrier, SmppInbound
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
@@ -127,9 +128,11 @@ from openline.storage.repositories.messaging import (
     StickySenderRepository,
     WebhookAttemptRepository,
 )
+from openline.storage.repositories.sip import SipRegistrationRepository
 from openline.storage.repositories.verify import VerifyRepositories
 from openline.transports.address_guard import outbound_transport
 from openline.transports.chat_http import ChatHttpClient
+from openline.transports.sip_service import SipService
 from openline.transports.smpp import SmppClient
 from openline.transports.smtp_client import SmtpDelivery
 from openline.transports.smtp_inbound import InboundSmtpServer
@@ -230,6 +233,10 @@ class Openline:
     locks: AdvisoryLocks | None = None
     timed: RequestTimer | None = None  # the ASGI app to serve: the router, timed for /metrics
     channels: ChannelDirectory | None = None  # learns the start-up account at bootstrap
+    # Voice over SIP (`[sip]`, roles worker and all). Its `dialer` places outbound legs (raises
+    # LookupError for targets no SIP trunk, user or URI reaches: fall back to the sandbox), and
+    # `attach(handler)` gives it the IncomingCallHandler that takes incoming calls (503 until then).
+    sip: SipService | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -274,8 +281,12 @@ class Openline:
             await link.start()
         for listener in self.listeners:
             await listener.start()
+        if self.sip is not None:
+            await self.sip.start()
 
     async def stop_workers(self) -> None:
+        if self.sip is not None and self.runs_workers:
+            await self.sip.close()  # live calls get their BYE while the loop still runs
         for listener in self.listeners:
             await listener.stop()
         for link in self.links:  # graceful unbind first: receipts still arriving get stored
@@ -296,6 +307,13 @@ class Openline:
         if self.locks is not None:
             await self.locks.close()
         await self.db.close()
+
+
+def inventory(settings: Settings) -> dict[str, str]:
+    """Numbers on offer from real networks, each with the SMPP carrier or SIP trunk it came from."""
+    numbers = {n: t.name for t in (settings.sip.trunks if settings.sip else []) for n in t.numbers}
+    numbers.update({n: c.name for c in settings.carriers for n in c.numbers})  # one number, SMS and voice
+    return numbers
 
 
 def build(settings: Settings, clock: Clock | None = None) -> Openline:
@@ -326,7 +344,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         accounts=AccountService(db, account_repo, key_repo, clock, secrets, authenticator),
         applications=ApplicationService(db, app_repo, clock),
         numbers=PhoneNumberService(db, number_repo, app_repo, clock, random.Random(), sender_repo,
-                                   {n: c.name for c in settings.carriers for n in c.numbers},
+                                   inventory(settings),
                                    settings.sandbox.enabled),
     )
     blobs: BlobStore = (FileBlobStore(settings.data_dir / "blobs") if db.dialect.is_sqlite
@@ -414,6 +432,11 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                    wakeup, concurrency=msg.webhook_concurrency, **pool_options),
     ]
 
+    # Voice over SIP: the user agent runs where the carrier binds run (roles worker and all).
+    sip = (SipService(settings.sip, settings.routes, Registrations(db, SipRegistrationRepository(), clock),
+                      secrets.derive("sip digest nonces"))
+           if settings.sip is not None and settings.role != "api" else None)
+
     admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
     lookup = LookupService()
     # Email (SendGrid v3): keys, mail pipeline, templates, suppressions, event webhook.
@@ -471,6 +494,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                    "carriers": carriers}
         if notifications is not None and runs_workers:
             payload["job_notifications"] = "listening" if notifications.connected else "reconnecting"
+        if sip is not None:
+            payload["sip"] = {"calls": len(sip.legs), "counters": dict(sip.counters),
+                              "registrar": dict(sip.registrar.counters),
+                              "trunk_registrations": {p.trunk.name: p.state.value for p in sip.providers}}
         return payload
 
     async def render_metrics() -> tuple[bytes, str]:
@@ -517,6 +544,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
                     links=list(links.values()), listeners=listeners, metrics=metrics,
                     notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request),
-                    channels=channel_directory)
+                    channels=channel_directory, sip=sip)
 
 

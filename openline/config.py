@@ -7,6 +7,7 @@ keys with ``__``, e.g. ``OPENLINE_DATABASE__POOL_SIZE``), the optional TOML file
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -379,7 +380,10 @@ class SmppCarrierSettings(BaseModel):
 
 
 class RouteSettings(BaseModel):
-    """``[[routes]]``: where messages to matching destinations go, in failover order."""
+    """``[[routes]]``: where messages and calls to matching destinations go, in failover order.
+
+    ``carriers`` names SMPP carriers (messages), SIP trunks (calls) or "sandbox"; a route only
+    takes part in routing the traffic its carriers can carry."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -402,6 +406,196 @@ class RouteSettings(BaseModel):
                                          or sum(self.weights) == 0):
             raise ValueError("weights needs one non-negative weight per carrier, not all zero")
         return self
+
+
+def _host_port(value: str, default_port: int | None = None) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port`` for IPv6); the port may be left out when there is a default."""
+    text = value.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":") if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not host or any(c.isspace() for c in host):
+        raise ValueError(f"{value!r} is not host:port")
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"{value!r} needs a port (host:port)")
+        return host, default_port
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"{value!r} has a bad port")
+    return host, int(port_text)
+
+
+DigestAlgorithm = Literal["SHA-256", "MD5"]
+SIP_NAME = r"^[A-Za-z0-9][A-Za-z0-9._~!$&'()*+,;=-]{0,63}$"  # RFC 3261 user part, unescaped only
+
+
+class SipTrunkSettings(BaseModel):
+    """``[[sip.trunks]]``: a SIP provider (or PBX) that carries calls to and from the PSTN."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(pattern=CARRIER_NAME)
+    proxy: str  # host:port where outbound INVITEs (and REGISTERs) go; port 5060 if left out
+    transport: Literal["udp", "tcp"] = "udp"
+    inbound_from: list[str] = Field(default_factory=list)  # IP addresses or networks (CIDR) that may call us
+    numbers: list[str] = Field(default_factory=list)  # inventory: AvailablePhoneNumbers offers these
+    username: str | None = None  # digest credentials, used when the provider challenges (401/407)
+    password: SecretStr | None = None
+    # `register`: keep a registration at the provider (REGISTER, refreshed before expiry); the
+    # Python name differs only because BaseModel has a `register` attribute
+    registers: bool = Field(default=False, alias="register")
+    expires: int = Field(default=3600, ge=60, le=86_400)  # requested registration lifetime, seconds
+    domain: str | None = None  # host part of From/To/Request-URI; default: the proxy's host
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_form(cls, value: str) -> str:
+        _host_port(value, 5060)
+        return value
+
+    @field_validator("inbound_from")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        for source in value:
+            try:
+                ipaddress.ip_network(source, strict=False)
+            except ValueError:
+                raise ValueError(f"{source!r} is not an IP address or network (CIDR)") from None
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers_e164(cls, value: list[str]) -> list[str]:
+        for number in value:
+            if not _E164.match(number):
+                raise ValueError(f"{number!r} is not an E.164 number (+ and digits)")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> SipTrunkSettings:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        if self.registers and self.username is None:
+            raise ValueError("register = true needs username and password")
+        return self
+
+    @property
+    def proxy_address(self) -> tuple[str, int]:
+        return _host_port(self.proxy, 5060)
+
+    def allows(self, source_ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(source_ip)
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(net, strict=False) for net in self.inbound_from)
+
+
+class SipUserSettings(BaseModel):
+    """``[[sip.users]]``: a softphone or desk phone that registers to Openline and is an Openline number."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(pattern=SIP_NAME)
+    password: SecretStr = Field(min_length=1)
+    number: str  # E.164: calls to it ring the registered device; its own calls come from it
+
+    @field_validator("number")
+    @classmethod
+    def _number_e164(cls, value: str) -> str:
+        if not _E164.match(value):
+            raise ValueError(f"{value!r} is not an E.164 number (+ and digits)")
+        return value
+
+
+class SipSettings(BaseModel):
+    """``[sip]``: the SIP user agent (UDP and TCP on ``listen``), its trunks and users."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = "127.0.0.1:5060"
+    rtp_ports: str = "20000-20999"  # even ports are RTP (RFC 3550 §11), one per call leg
+    # The address put into Contact and SDP c= when ``listen`` is not what peers can reach (NAT,
+    # 0.0.0.0); default: the listen host.
+    advertised_address: str | None = None
+    realm: str = "openline"  # digest realm of the registrar and of calls from SIP users
+    # Challenges offered to SIP users, one per algorithm in this order (RFC 8760). MD5 only by
+    # default: common softphones (baresip 1.0, many desk phones) give up on any SHA-256 challenge.
+    digest_algorithms: list[DigestAlgorithm] = Field(default_factory=lambda: list[DigestAlgorithm](["MD5"]),
+                                                     min_length=1)
+    min_expires: int = Field(default=60, ge=1, le=3600)  # shorter registrations get 423 (RFC 3261 §10.3)
+    max_expires: int = Field(default=3600, ge=60, le=86_400)  # longer ones are cut down to this
+    trunks: list[SipTrunkSettings] = Field(default_factory=list)
+    users: list[SipUserSettings] = Field(default_factory=list)
+
+    @field_validator("listen")
+    @classmethod
+    def _listen_form(cls, value: str) -> str:
+        _host_port(value, 5060)
+        return value
+
+    @field_validator("rtp_ports")
+    @classmethod
+    def _rtp_range(cls, value: str) -> str:
+        match = re.fullmatch(r"([0-9]{1,5})-([0-9]{1,5})", value.strip())
+        if not match or not 1024 <= int(match[1]) < int(match[2]) <= 65535:
+            raise ValueError("must be 'LOW-HIGH' with 1024 <= LOW < HIGH <= 65535")
+        return value
+
+    @field_validator("advertised_address")
+    @classmethod
+    def _advertised(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ipaddress.ip_address(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address") from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique(self) -> SipSettings:
+        names = [t.name for t in self.trunks]
+        if len(set(names)) != len(names):
+            raise ValueError("sip trunk names must be unique")
+        if SANDBOX_CARRIER in names:
+            raise ValueError("trunk name 'sandbox' is reserved for the sandbox network")
+        users = [u.username for u in self.users]
+        if len(set(users)) != len(users):
+            raise ValueError("sip user names must be unique")
+        seen: dict[str, str] = {}
+        for trunk in self.trunks:
+            for number in trunk.numbers:
+                if number in seen:
+                    raise ValueError(f"{number} is in the inventory of both {seen[number]} and {trunk.name}")
+                seen[number] = f"trunk {trunk.name}"
+        for user in self.users:
+            if user.number in seen:
+                raise ValueError(f"sip user {user.username}'s number {user.number} is also {seen[user.number]}'s")
+            seen[user.number] = f"user {user.username}"
+        if self.min_expires > self.max_expires:
+            raise ValueError("min_expires must not exceed max_expires")
+        return self
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        return _host_port(self.listen, 5060)
+
+    @property
+    def rtp_range(self) -> tuple[int, int]:
+        low, _, high = self.rtp_ports.strip().partition("-")
+        return int(low), int(high)
+
+    @property
+    def contact_host(self) -> str:
+        host = self.advertised_address or self.listen_address[0]
+        return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+    def trunk(self, name: str) -> SipTrunkSettings | None:
+        return next((t for t in self.trunks if t.name == name), None)
 
 
 class EmailRelaySettings(BaseModel):
@@ -501,6 +695,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     intercept: InterceptSettings = InterceptSettings()
     channels: ChannelSettings = ChannelSettings()
+    sip: SipSettings | None = None  # `[sip]`: voice over SIP trunks and registered SIP users
 
     @field_validator("account_sid")
     @classmethod
@@ -536,10 +731,15 @@ class Settings(BaseSettings):
                 if number in seen:
                     raise ValueError(f"{number} is in the inventory of both {seen[number]} and {carrier.name}")
                 seen[number] = carrier.name
+        trunks = [t.name for t in self.sip.trunks] if self.sip is not None else []
+        for trunk in trunks:
+            if trunk in names:
+                raise ValueError(f"{trunk!r} names both an SMPP carrier and a SIP trunk")
         for index, route in enumerate(self.routes):
             for name in route.carriers:
-                if name != SANDBOX_CARRIER and name not in names:
-                    raise ValueError(f"routes[{index}] names carrier {name!r}, which is not configured")
+                if name != SANDBOX_CARRIER and name not in names and name not in trunks:
+                    raise ValueError(f"routes[{index}] names carrier {name!r}, which is not configured "
+                                     "(neither an SMPP carrier nor a SIP trunk)")
         return self
 
     @model_validator(mode="after")

@@ -44,9 +44,10 @@ class Router:
     def __init__(self, routes: Sequence[RouteSettings], carriers: Mapping[str, Carrier], sandbox_enabled: bool,
                  rng: random.Random | None = None, channels: Mapping[Channel, Carrier] | None = None) -> None:
         self._channels = dict(channels or {})
+        # a route that names only SIP trunks carries calls, not messages: it takes no part here
         self._rules = sorted(
             (Rule(r.match, r.sender, tuple(r.carriers), r.priority, tuple(r.weights) if r.weights else None)
-             for r in routes),
+             for r in routes if any(name in carriers for name in r.carriers)),
             key=lambda rule: (-rule.priority, -rule.specificity))
         self._carriers = dict(carriers)
         self._sandbox_enabled = sandbox_enabled

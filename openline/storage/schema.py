@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from openline.storage.types import UtcDateTime
@@ -665,4 +666,21 @@ conversation_addresses = Table(
     Column("webhook_filters", Text, nullable=False),
     Column("address_country", String(8)),
     *_stamps(),
+)
+
+# SIP registrar bindings (migration 0011): one row per (user, contact).
+sip_registrations = Table(
+    "sip_registrations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("contact", String(512), nullable=False),
+    Column("source_host", String(64), nullable=False),
+    Column("source_port", Integer, nullable=False),
+    Column("transport", String(8), nullable=False),
+    Column("call_id", String(255), nullable=False),
+    Column("cseq", BigInteger, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("date_updated", UtcDateTime, nullable=False),
+    UniqueConstraint("username", "contact", name="uq_sip_registrations_binding"),
 )
