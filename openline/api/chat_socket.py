@@ -99,9 +99,25 @@ class ChatSession:
         return max(0.0, self._who.expires - time.time())
 
     async def run(self) -> None:
+        """Until the peer leaves, or the writer has closed the socket (overflow, expiry, auth)."""
         writer = asyncio.create_task(self._writer(), name="chat-writer")
+        reader = asyncio.create_task(self._reader(), name="chat-reader")
         try:
-            while self._close_code is None and not writer.done():
+            await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for joined in self._joined.values():
+                self._hub.unsubscribe(joined.subscription)
+            self._joined.clear()
+            reader.cancel()
+            if self._close_code is None:  # the peer left: nothing more to say
+                writer.cancel()
+            # Otherwise the writer sends what is due (an error frame) and closes with the code.
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.gather(reader, writer, return_exceptions=True), 2.0)
+
+    async def _reader(self) -> None:
+        try:
+            while self._close_code is None:
                 try:
                     message = await asyncio.wait_for(self._ws.receive(), self._timeout())
                 except TimeoutError:
@@ -110,21 +126,12 @@ class ChatSession:
                     else:
                         self._error(TwilioError(20104, "The access token has expired"), None)
                         self._close(CLOSE_AUTH)
-                    break
+                    return
                 if message["type"] == "websocket.disconnect":
-                    break
+                    return
                 await self._frame(message.get("text"), message.get("bytes"))
         except (WebSocketDisconnect, RuntimeError):  # the peer went away mid-answer
-            pass
-        finally:
-            for joined in self._joined.values():
-                self._hub.unsubscribe(joined.subscription)
-            self._joined.clear()
-            if not writer.done():
-                if self._close_code is None:
-                    writer.cancel()
-                with contextlib.suppress(BaseException):
-                    await asyncio.wait_for(writer, 2.0)
+            return
 
     def _close(self, code: int) -> None:
         """Stop the writer after what it is sending now; it then closes the socket with ``code``."""

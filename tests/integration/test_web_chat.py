@@ -286,3 +286,17 @@ def test_browser_and_sms_participant(server: OpenlineServer, client: Client, key
         pushed = chat.event("message", conversation=sid, timeout=15)
         assert (pushed["message"]["author"], pushed["message"]["body"]) == (handset, "Hello from my phone")
         assert pushed["message"]["index"] == 1
+
+
+def test_an_expired_token_ends_the_socket(server: OpenlineServer, client: Client, keys: Keys) -> None:
+    chat_conversation(client, "frank")
+    with ChatClient(server.url) as chat:
+        assert chat.auth(keys.token("frank", ttl=2))["type"] == "ready"
+        expired = chat.wait(lambda f: f.get("type") == "error", timeout=10)
+        assert expired["code"] == 20104
+        assert chat.closed_code() == 4401
+    with ChatClient(server.url) as chat:  # a token may be renewed on the socket before it runs out
+        assert chat.auth(keys.token("frank", ttl=2))["type"] == "ready"
+        assert chat.auth(keys.token("frank"))["type"] == "ready"
+        time.sleep(3)
+        assert chat.call({"type": "ping"})["type"] == "pong"
