@@ -169,7 +169,7 @@ class ChatSession:
         if self._who is None:
             raise TwilioError(20101, "Send an auth frame with an access token first")
         if isinstance(request, proto.Join):
-            await self._join(request)
+            await self._join(self._who, request)
             return
         joined = self._find(request.conversation)
         if isinstance(request, proto.Leave):
@@ -224,20 +224,23 @@ class ChatSession:
         self.push({"type": "ready", "id": request.id, "identity": who.identity, "account_sid": who.account.sid,
                    "service_sid": who.service.sid, "expires": int(who.expires)})
 
-    async def _join(self, request: proto.Join) -> None:
-        assert self._who is not None  # checked by _handle
+    async def _join(self, who: ChatIdentity, request: proto.Join) -> None:
         if len(self._joined) >= proto.MAX_JOINED and self._aliases.get(request.conversation,
                                                                         request.conversation) not in self._joined:
             raise TwilioError(20001, f"A socket follows at most {proto.MAX_JOINED} conversations")
-        joined = await self._chat.join(self._who, request.conversation)
+        joined = await self._chat.join(who, request.conversation)
         sid = joined.conversation.sid
         if request.conversation != sid:
             self._aliases[request.conversation] = sid
         self.push({"type": "joined", "id": request.id, "conversation": proto.conversation_json(joined.conversation),
                    "participant": proto.participant_json(joined.participant),
                    "participants": [proto.participant_json(p) for p in joined.participants]})
-        if sid in self._joined:
-            return
+        current = self._joined.get(sid)
+        if current is not None:
+            if current.subscription.participant_sid == joined.participant.sid and self._hub.follows(
+                    current.subscription):
+                return  # joined already: the socket keeps its place in the stream
+            self._hub.unsubscribe(current.subscription)  # removed and added again: a fresh start
         subscription = Subscription(self.push, joined.conversation.account_sid, sid, joined.participant.sid,
                                     joined.conversation.last_index)
         self._joined[sid] = _Joined(Membership(joined.conversation, joined.participant), subscription)

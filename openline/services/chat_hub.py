@@ -67,6 +67,9 @@ class ChatHub:
             if not subs:
                 del self._subs[sub.conversation_sid]
 
+    def follows(self, sub: Subscription) -> bool:
+        return sub in self._subs.get(sub.conversation_sid, ())
+
     def followed(self) -> list[str]:
         return list(self._subs)
 
@@ -128,8 +131,15 @@ class ChatHub:
         async with self._db.read() as conn:
             page = await self._repos.messages.page_ordered(conn, conversation_sid, PUSH_BATCH, Cursor(after_id=low),
                                                            True)
+            present = {p.sid for p in await self._repos.participants.of_conversation(conn, conversation_sid)} \
+                if page.items else set()
         if not page.items:
             return False
+        # A participant removed (or its conversation deleted) stops receiving at once.
+        for sub in [s for s in subs if s.participant_sid not in present]:
+            self.unsubscribe(sub)
+            sub.push({"type": "left", "conversation": conversation_sid, "reason": "removed"})
+        subs = [s for s in subs if s.participant_sid in present]
         now = self._clock.now()
         receipts: dict[tuple[str, str], Receipt] = {}
         for sub in subs:

@@ -189,6 +189,16 @@ def test_join_send_history_typing_read(server: OpenlineServer, client: Client, k
         v1.conversations(sid).participants(bob_sid).delete()
         assert error(bob.call({"type": "send", "conversation": sid, "body": "still here?"})) == 20403
         assert error(bob.call({"type": "history", "conversation": sid})) == 20403
+        # ...and its socket stops receiving: the next message tells it it left, and nothing more.
+        v1.conversations(sid).messages.create(author="alice", body="after bob left")
+        assert alice.wait(lambda f: f.get("type") == "message" and f["message"]["body"] == "after bob left")
+        assert bob.event("left", conversation=sid)["reason"] == "removed"
+        bob.nothing("message")
+        # Added back, the same socket joins again and follows the conversation afresh.
+        v1.conversations(sid).participants.create(identity="bob")
+        assert bob.join(sid)["type"] == "joined"
+        v1.conversations(sid).messages.create(author="alice", body="welcome back")
+        assert bob.event("message", conversation=sid)["message"]["body"] == "welcome back"
 
 
 def test_bad_frames_cost_one_frame(server: OpenlineServer, client: Client, keys: Keys) -> None:
