@@ -17,6 +17,7 @@ from tests.conftest import new_credentials
 from tests.integration.test_sms_basic import inbox, wait_for
 from tests.support.chat_client import ChatClient, mint
 from tests.support.server import OpenlineServer
+from tests.support.twilio_client import host_style_client
 from tests.support.webhook_receiver import Received, Reply, WebhookReceiver
 
 
@@ -310,3 +311,20 @@ def test_an_expired_token_ends_the_socket(server: OpenlineServer, client: Client
         assert chat.auth(keys.token("frank"))["type"] == "ready"
         time.sleep(3)
         assert chat.call({"type": "ping"})["type"] == "pong"
+
+
+def test_tokens_stay_inside_their_account(server: OpenlineServer, client: Client, keys: Keys) -> None:
+    """A subaccount's token reaches neither its parent's service nor its conversations."""
+    parent_conv = chat_conversation(client, "gus")
+    sub = client.api.v2010.accounts.create(friendly_name="tenant")
+    sub_client = host_style_client(server.url, sub.sid, sub.auth_token)
+    sub_key = sub_client.new_keys.create(friendly_name="tenant chat")
+    sub_service = sub_client.conversations.v1.configuration().fetch().default_chat_service_sid
+    sub_conv = chat_conversation(sub_client, "gus")
+    with ChatClient(server.url) as chat:
+        assert error(chat.auth(mint(sub.sid, sub_key.sid, sub_key.secret, "gus", keys.service_sid))) == 20106
+        assert chat.auth(mint(sub.sid, sub_key.sid, sub_key.secret, "gus", sub_service))["type"] == "ready"
+        assert error(chat.join(parent_conv)) == 20404  # same identity, other account: not found
+        assert chat.join(sub_conv)["type"] == "joined"
+    with ChatClient(server.url) as chat:  # and the parent's token does not reach the subaccount's service
+        assert error(chat.auth(keys.token("gus", service_sid=sub_service))) == 20106
