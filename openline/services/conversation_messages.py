@@ -60,6 +60,17 @@ class MessageView:
     def delivery(self) -> dict[str, object] | None:
         return delivery_summary([r.status for r in self.receipts])
 
+    @property
+    def sms_delivery(self) -> dict[str, object] | None:
+        """The SMS copies only (the console's wording); chat receipts have their own status."""
+        return delivery_summary([r.status for r in self.receipts if r.receipt.status is None])
+
+    @property
+    def chat_seen(self) -> dict[str, int] | None:
+        """Chat participants that got the message on a live socket, and those that read it."""
+        chat = [r.status for r in self.receipts if r.receipt.status is not None]
+        return {"total": len(chat), "read": chat.count("read")} if chat else None
+
 
 @dataclass(frozen=True, slots=True)
 class Thread:

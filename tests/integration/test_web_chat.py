@@ -14,6 +14,7 @@ import pytest
 from twilio.rest import Client
 
 from tests.conftest import new_credentials
+from tests.integration.test_console import ConsoleClient
 from tests.integration.test_sms_basic import inbox, wait_for
 from tests.support.chat_client import ChatClient, mint
 from tests.support.server import OpenlineServer
@@ -185,6 +186,13 @@ def test_join_send_history_typing_read(server: OpenlineServer, client: Client, k
         assert statuses == ["read"]
         assert v1.conversations(sid).messages(rest.sid).fetch().delivery["read"] == "all"
         assert error(bob.call({"type": "read", "conversation": sid, "index": 99})) == 20001
+        # The console's thread shows what the browsers received and read.
+        console = ConsoleClient(server.url)
+        try:
+            console.sign_in(server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+            assert "Web chat: delivered to 1, read by 1" in console.get(f"/conversations/{sid}").text
+        finally:
+            console.http.close()
 
         # A participant removed over REST loses the conversation at once.
         v1.conversations(sid).participants(bob_sid).delete()
