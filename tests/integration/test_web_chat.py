@@ -3,7 +3,10 @@ Conversations REST API, SMS handsets and webhooks on the same conversations."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import time
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -336,3 +339,20 @@ def test_tokens_stay_inside_their_account(server: OpenlineServer, client: Client
         assert chat.join(sub_conv)["type"] == "joined"
     with ChatClient(server.url) as chat:  # and the parent's token does not reach the subaccount's service
         assert error(chat.auth(keys.token("gus", service_sid=sub_service))) == 20106
+
+
+def handshake(server: OpenlineServer, path: str, host: str) -> str:
+    """The status line a WebSocket upgrade request gets (RFC 6455 §4.1), by hand to set Host."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        return sock.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+
+
+def test_socket_routing_by_host_and_prefix(server: OpenlineServer) -> None:
+    assert " 101 " in handshake(server, "/v1/Chat/ws", "conversations.twilio.com")
+    assert " 101 " in handshake(server, "/conversations/v1/Chat/ws", f"127.0.0.1:{server.port}")
+    assert " 403 " in handshake(server, "/v1/Chat/ws", f"127.0.0.1:{server.port}")  # no product: no socket
+    assert " 403 " in handshake(server, "/v1/Chat/ws", "verify.twilio.com")
+    assert " 403 " in handshake(server, "/conversations/v1/Elsewhere", f"127.0.0.1:{server.port}")
