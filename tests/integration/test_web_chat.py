@@ -241,6 +241,9 @@ def test_bad_frames_cost_one_frame(server: OpenlineServer, client: Client, keys:
         assert any(a["type"] == "error" and a["code"] == 20429 for a in answers)
         time.sleep(2.5)  # the bucket refills
         assert chat.call({"type": "ping"})["type"] == "pong"
+    with ChatClient(server.url) as chat:  # a frame over 1 MiB is not even read: the socket closes (1009)
+        chat.send_raw("x" * (1024 * 1024 + 1))
+        assert chat.closed_code() == 1009
 
 
 def test_pre_event_webhook_blocks_a_browser_message(server: OpenlineServer, client: Client, keys: Keys,
