@@ -158,6 +158,9 @@ class ChatSession:
             self._error(exc, request.id)
         except DatabaseBusy:
             self._error(TwilioError(20429, "Openline is busy: retry"), request.id)
+        except Exception:  # a fault of ours costs this request, not the socket
+            log.exception("web chat request %s failed", type(request).__name__)
+            self._error(TwilioError(20500, "Internal error: the request was not completed"), request.id)
 
     async def _handle(self, request: proto.Request) -> None:
         if isinstance(request, proto.Ping):
