@@ -351,8 +351,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     conv_messages = ConversationMessages(db, clock, wakeup, conv_repos, conversations, conv_events, messaging,
                                          media_repo, urls, chat_feed)
     chat_hub = ChatHub(db, clock, conv_repos, chat_feed)
+    chat_tokens = AccessTokens(db, account_repo, key_repo, secrets, conv_admin, clock,
+                               secrets.derive("console chat tokens"))
     web_chat = WebChat(db, clock, conv_repos, conversations, conv_messages,
-                       AccessTokens(db, account_repo, key_repo, secrets, conv_admin, clock), chat_feed)
+                       chat_tokens, chat_feed)
     conv_inbound = ConversationInbound(db, clock, wakeup, conv_repos, conv_admin, conversations, conv_messages,
                                        conv_events, account_repo, media_repo, message_repo)
     inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
@@ -478,7 +480,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages))
+        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages, chat_tokens))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),

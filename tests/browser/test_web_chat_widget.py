@@ -14,8 +14,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from twilio.rest import Client
 
-from tests.browser.support import DESKTOP
-from tests.support.chat_client import mint
+from tests.browser.support import DESKTOP, sign_in
+from tests.support.chat_client import ChatClient, mint
 from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
 
@@ -146,3 +146,37 @@ def test_visitor_and_agent_talk_through_the_widget(browser: Browser, site: tuple
     finally:
         visitor.context.close()
         agent.context.close()
+
+
+def test_agent_chats_from_the_console(page: Page, server: OpenlineServer) -> None:
+    """The console's agent view: the widget on the thread page, as a chat participant, under the
+    console's strict Content-Security-Policy; a visitor on a socket talks with it."""
+    client = host_style_client(server.url, server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+    v1 = client.conversations.v1
+    conv = v1.conversations.create(friendly_name="Order 77")
+    for identity in ("guest-77", "agent-7"):
+        v1.conversations(conv.sid).participants.create(identity=identity)
+    key = client.new_keys.create(friendly_name="site")
+    service = v1.configuration().fetch().default_chat_service_sid
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)  # CSP violations land here
+    sign_in(page, server.url, server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+    page.goto(f"{server.url}/console/conversations/{conv.sid}")
+    page.get_by_role("link", name="chat as agent-7").click()
+    expect(page.get_by_role("heading", name="Chat as agent-7")).to_be_visible()
+    expect(page.locator("[data-olc=status]")).to_have_text("connected as agent-7")
+
+    with ChatClient(server.url) as visitor:
+        visitor.auth(mint(client.account_sid, key.sid, key.secret, "guest-77", service))
+        visitor.join(conv.sid)
+        visitor.call({"type": "send", "conversation": conv.sid, "body": "Where is order 77?"})
+        expect(bodies(page)).to_have_text(["Where is order 77?"])
+        page.locator("[data-olc=input]").fill("On the truck, arriving today.")
+        page.locator("[data-olc=send]").click()
+        pushed = visitor.wait(lambda f: f.get("type") == "message" and f["message"]["author"] == "agent-7")
+        assert pushed["message"]["body"] == "On the truck, arriving today."
+        assert visitor.event("read", conversation=conv.sid)["identity"] == "agent-7"  # the agent saw it
+    assert errors == []
+    # Only the conversation's chat participants can be spoken for.
+    response = page.goto(f"{server.url}/console/conversations/{conv.sid}/chat?identity=someone-else")
+    assert response is not None and response.status == 404

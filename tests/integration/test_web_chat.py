@@ -110,6 +110,11 @@ def test_token_is_checked(server: OpenlineServer, client: Client, keys: Keys) ->
                          "grants": {"identity": "alice", "chat": {"service_sid": keys.service_sid}}},
                         keys.secret, algorithm="HS256")
     assert refused(no_cty) == 20102
+    # The console's own tokens are signed with a key only the server holds.
+    forged = jwt.encode({"iss": "openline-console", "sub": keys.account_sid, "exp": now + 60,
+                         "grants": {"identity": "alice", "chat": {"service_sid": keys.service_sid}}},
+                        "guessed-" * 4, algorithm="HS256", headers={"cty": "twilio-fpa;v=1"})
+    assert refused(forged) == 20107
     # A subaccount's key cannot speak for its parent, nor the parent's for the subaccount.
     sub = client.api.v2010.accounts.create(friendly_name="sub")
     assert refused(mint(sub.sid, keys.sid, keys.secret, "alice", keys.service_sid)) == 20103

@@ -13,6 +13,9 @@
  *     });
  *   </script>
  *
+ * Or, where no inline script is allowed: <div data-openline-chat data-token="…" data-conversation="…"
+ * data-server="…" data-title="…"></div> before the script tag.
+ *
  * It speaks the Openline chat protocol (docs/chat-protocol.md) over one WebSocket: history on
  * join, sending, a typing indicator, and read state (own messages show "Read" once another
  * participant's read horizon passes them). Every text from the network is shown with
@@ -299,6 +302,20 @@
     if (this.ws) { this.ws.close(1000); }
   };
 
+  // Pages that allow no inline script (a strict Content-Security-Policy, such as Openline's own
+  // console) declare the widget instead: <div data-openline-chat data-token="…" data-conversation="…">.
+  function autoInit() {
+    var nodes = document.querySelectorAll("[data-openline-chat]");
+    for (var i = 0; i < nodes.length; i++) {
+      var node = nodes[i];
+      if (node.olcStarted) { continue; }
+      node.olcStarted = true;
+      global.OpenlineChat.init({server: node.getAttribute("data-server") || undefined,
+        token: node.getAttribute("data-token"), conversation: node.getAttribute("data-conversation"),
+        title: node.getAttribute("data-title") || undefined, container: node});
+    }
+  }
+
   global.OpenlineChat = {
     init: function (options) {
       if (!options || !options.token || !options.conversation) {
@@ -312,4 +329,9 @@
       };
     }
   };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", autoInit);
+  } else {
+    autoInit();
+  }
 })(window);
