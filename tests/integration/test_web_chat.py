@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -364,3 +366,16 @@ def test_socket_routing_by_host_and_prefix(server: OpenlineServer) -> None:
     assert " 403 " in handshake(server, "/v1/Chat/ws", f"127.0.0.1:{server.port}")  # no product: no socket
     assert " 403 " in handshake(server, "/v1/Chat/ws", "verify.twilio.com")
     assert " 403 " in handshake(server, "/conversations/v1/Elsewhere", f"127.0.0.1:{server.port}")
+
+
+def test_readme_snippet(server: OpenlineServer, client: Client) -> None:
+    """README's web chat backend snippet, as written: its token opens the conversation."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "ChatGrant" in b]
+    key = client.new_keys.create(friendly_name="readme")
+    scope: dict[str, object] = {"client": client, "account_sid": client.account_sid, "key_sid": key.sid,
+                                "key_secret": key.secret}
+    exec(code, scope)  # the snippet as written, with this test's client and key
+    with ChatClient(server.url) as chat:
+        assert chat.auth(str(scope["jwt"]))["identity"] == "visitor-1001"
+        assert chat.join("visitor-1001")["type"] == "joined"
