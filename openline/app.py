@@ -20,6 +20,7 @@ from starlette.routing import Mount, Router
 
 from openline.api import (
     accounts_v1,
+    chat_socket,
     content_v1,
     conversations_config_v1,
     conversations_v1,
@@ -52,6 +53,7 @@ from openline.console import ConsoleServices, console_app
 from openline.core.channels import Channel
 from openline.core.clock import Clock, OffsetClock, SystemClock
 from openline.core.crypto import SecretBox, new_master_key, parse_master_key
+from openline.services.access_tokens import AccessTokens
 from openline.services.accounts import AccountService, BootstrapResult
 from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator, FailureThrottle
@@ -60,6 +62,7 @@ from openline.services.carriers import BindOwnership, Carrier
 from openline.services.channel_carriers import LineCarrier, MessengerCarrier, TelegramCarrier, WhatsAppCarrier
 from openline.services.channel_inbound import CHANNEL_STATUS, ChannelWebhooks
 from openline.services.channels import ChannelDirectory
+from openline.services.chat_hub import ChatHub
 from openline.services.cluster import ClusterBinds
 from openline.services.content import ContentService
 from openline.services.conversation_admin import ConversationAdmin
@@ -91,10 +94,12 @@ from openline.services.smpp_carrier import SmppCarrier, SmppInbound
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
 from openline.services.verify import Verifier
+from openline.services.web_chat import WebChat
 from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
 from openline.storage import jobs, migrate
 from openline.storage.blobs import BlobStore, DatabaseBlobStore, FileBlobStore, shared_secret
+from openline.storage.chat_feed import ChatFeed
 from openline.storage.database import Database
 from openline.storage.dialect import SqliteOptions
 from openline.storage.locks import AdvisoryLocks
@@ -230,6 +235,7 @@ class Openline:
     listeners: list[InboundSmtpServer] = field(default_factory=list)  # inbound SMTP (email parse)
     metrics: Metrics = field(default_factory=Metrics)
     notifications: JobNotifications | None = None
+    chat_notifications: JobNotifications | None = None  # web chat notices (PostgreSQL, API roles)
     locks: AdvisoryLocks | None = None
     timed: RequestTimer | None = None  # the ASGI app to serve: the router, timed for /metrics
     channels: ChannelDirectory | None = None  # learns the start-up account at bootstrap
@@ -265,7 +271,10 @@ class Openline:
             self.urls.set(base_url)
 
     async def start_workers(self) -> None:
-        """Start the job pools and carrier binds (roles worker and all; api runs none)."""
+        """Start the job pools and carrier binds (roles worker and all; api runs none), and the
+        web chat listener where sockets are served (roles api and all)."""
+        if self.runs_api and self.chat_notifications is not None:
+            await self.chat_notifications.start()
         if not self.runs_workers:
             return
         if self.db.dialect.is_sqlite:
@@ -287,6 +296,8 @@ class Openline:
     async def stop_workers(self) -> None:
         if self.sip is not None and self.runs_workers:
             await self.sip.close()  # live calls get their BYE while the loop still runs
+        if self.chat_notifications is not None:
+            await self.chat_notifications.stop()
         for listener in self.listeners:
             await listener.stop()
         for link in self.links:  # graceful unbind first: receipts still arriving get stored
@@ -372,8 +383,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     conv_events = ConversationEvents(db, clock, conv_repos, caller, alerts)
     conversations = Conversations(db, clock, wakeup, conv_repos, conv_admin, conv_events, number_repo, service_repo,
                                   channel_directory)
+    # Web chat: every message added by any path is announced to live chat sockets (chat_feed).
+    chat_feed = ChatFeed(db)
     conv_messages = ConversationMessages(db, clock, wakeup, conv_repos, conversations, conv_events, messaging,
-                                         media_repo, urls)
+                                         media_repo, urls, chat_feed)
+    chat_hub = ChatHub(db, clock, conv_repos, chat_feed)
+    chat_tokens = AccessTokens(db, account_repo, key_repo, secrets, conv_admin, clock,
+                               secrets.derive("console chat tokens"))
+    web_chat = WebChat(db, clock, conv_repos, conversations, conv_messages,
+                       chat_tokens, chat_feed)
     conv_inbound = ConversationInbound(db, clock, wakeup, conv_repos, conv_admin, conversations, conv_messages,
                                        conv_events, account_repo, media_repo, message_repo)
     inbound = InboundService(db, clock, wakeup, urls, account_repo, message_repo, media_repo, number_repo, app_repo,
@@ -517,6 +535,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         for name in PRODUCTS
     }
     products["api"].routes.append(messages_api.media_content_route(services, messaging))
+    products["conversations"].routes.extend(chat_socket.routes(web_chat, chat_hub))
     products[SENDGRID] = Router(routes=sendgrid_framework.build_sendgrid_routes(sendgrid_operations, email_keys,
                                                                                 authenticator),
                                 default=sendgrid_framework.not_found)
@@ -524,11 +543,12 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages))
+        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages, chat_tokens))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),
                              *channels_api.routes(channel_webhooks),
+                             *chat_socket.widget_routes(),
                              Mount("/console", app=console)])
     root.router.default = system.not_found
     asgi = ProductRouter(products, root, errors_base)
@@ -544,6 +564,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
                     links=list(links.values()), listeners=listeners, metrics=metrics,
                     notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request),
-                    channels=channel_directory, sip=sip)
+                    channels=channel_directory, sip=sip, chat_notifications=chat_feed.listening)
 
 

@@ -16,6 +16,8 @@ from openline.transports.intercept_proxy import InterceptProxy
 
 log = logging.getLogger("openline")
 
+WS_MAX_FRAME_BYTES = 1024 * 1024
+
 
 async def _run(settings: Settings) -> int:
     prepare_schema(settings, migrate_now=False)
@@ -28,7 +30,10 @@ async def _run(settings: Settings) -> int:
                                 log_level=settings.log_level,
                                 access_log=settings.log_level == "debug", lifespan="off", server_header=False,
                                 # Live console streams must not hold up a shutdown.
-                                timeout_graceful_shutdown=5)
+                                timeout_graceful_shutdown=5,
+                                # Web chat frames are at most 64 KiB (answered with an error frame up
+                                # to this); beyond it the socket is closed (1009) before it is buffered.
+                                ws_max_size=WS_MAX_FRAME_BYTES)
         server = uvicorn.Server(config)
         # Bind first, so that the banner names the real port (also with --port 0).
         listener = _listen(settings.host, settings.port)

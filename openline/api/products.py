@@ -42,7 +42,7 @@ class ProductRouter:
         self._errors_base = base_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):  # web chat's socket is routed like a request
             await self._fallback(scope, receive, send)
             return
         host = _header(scope, b"host")

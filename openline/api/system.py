@@ -90,6 +90,9 @@ def routes(health: Health, openapi: Callable[[], dict[str, Any]], errors_base: s
 
 async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
     """ASGI default for every router: Twilio's 404 envelope, never an HTML page."""
+    if scope["type"] == "websocket":  # no socket here: refuse the handshake (403 before accept)
+        await send({"type": "websocket.close", "code": 1008})
+        return
     request = Request(scope, receive)
     response = error_response(TwilioError(20404, f"The requested resource {request.url.path} was not found"),
                               (scope.get("openline") or {}).get("errors_base", ""))

@@ -27,7 +27,20 @@ def routes(console: Console) -> list[Route]:
         return await ctx.render("conversation.html", title=thread.conversation.friendly_name or "Conversation",
                                 nav="conversations", t=thread, sms=sms)
 
+    async def agent_chat(ctx: Ctx) -> Response:
+        """The agent view: the web chat widget as one of the conversation's chat participants."""
+        threads, tokens = ctx.s.conversations, ctx.s.chat_tokens
+        thread = await threads.thread(ctx.account.sid, ctx.path_param("sid")) if threads and tokens else None
+        identity = ctx.request.query_params.get("identity", "")
+        chat = {p.identity for p in thread.participants if p.channel is ChannelType.CHAT} if thread else set()
+        if thread is None or tokens is None or identity not in chat:
+            raise TwilioError(20404)
+        token = tokens.mint_console(ctx.account.sid, thread.conversation.chat_service_sid, identity)
+        return await ctx.render("conversation_chat.html", title=f"Chat as {identity}", nav="conversations",
+                                c=thread.conversation, identity=identity, token=token)
+
     return [
         Route("/conversations", guard(console, conversations), methods=["GET"]),
         Route("/conversations/{sid}", guard(console, conversation), methods=["GET"]),
+        Route("/conversations/{sid}/chat", guard(console, agent_chat), methods=["GET"]),
     ]

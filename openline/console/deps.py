@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from openline.services.access_tokens import AccessTokens
 from openline.services.accounts import AccountService
 from openline.services.alerts import AlertService
 from openline.services.auth import Authenticator
@@ -35,3 +36,4 @@ class ConsoleServices:
     sandbox_enabled: bool = True
     mail: MailService | None = None  # the sandbox inbox
     conversations: ConversationMessages | None = None  # threads for the Conversations pages
+    chat_tokens: AccessTokens | None = None  # the agent view's web chat tokens

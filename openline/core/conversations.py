@@ -201,7 +201,7 @@ class ConversationMessage:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
-    """One copy of a message sent to one non-chat participant."""
+    """One copy of a message sent to one SMS participant, or seen by one chat participant on a live socket."""
 
     sid: str
     account_sid: str
@@ -213,6 +213,7 @@ class Receipt:
     error_code: int | None  # set when channel_message_sid is None
     date_created: datetime
     date_updated: datetime
+    status: str | None = None  # a chat participant's receipt: delivered | read (web chat)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from openline.services.messaging import MessagingService as Sender
 from openline.services.messaging import SendRequest
 from openline.services.queue import Wakeup
 from openline.services.urls import PublicUrl
+from openline.storage.chat_feed import ChatFeed, message_notice
 from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.conversations import ConversationRepositories
@@ -59,6 +60,17 @@ class MessageView:
     def delivery(self) -> dict[str, object] | None:
         return delivery_summary([r.status for r in self.receipts])
 
+    @property
+    def sms_delivery(self) -> dict[str, object] | None:
+        """The SMS copies only (the console's wording); chat receipts have their own status."""
+        return delivery_summary([r.status for r in self.receipts if r.receipt.status is None])
+
+    @property
+    def chat_seen(self) -> dict[str, int] | None:
+        """Chat participants that got the message on a live socket, and those that read it."""
+        chat = [r.status for r in self.receipts if r.receipt.status is not None]
+        return {"total": len(chat), "read": chat.count("read")} if chat else None
+
 
 @dataclass(frozen=True, slots=True)
 class Thread:
@@ -70,7 +82,7 @@ class Thread:
 class ConversationMessages:
     def __init__(self, db: Database, clock: Clock, wakeup: Wakeup, repos: ConversationRepositories,
                  conversations: Conversations, events: ConversationEvents, sender: Sender, media: MediaRepository,
-                 urls: PublicUrl) -> None:
+                 urls: PublicUrl, feed: ChatFeed | None = None) -> None:
         self._db = db
         self._clock = clock
         self._wakeup = wakeup
@@ -80,6 +92,7 @@ class ConversationMessages:
         self._sender = sender
         self._media = media
         self._urls = urls
+        self._feed = feed  # tells live chat sockets (web chat) about every message added
 
     async def _media_for(self, conn: Conn, account: Account, media_sid: str | None) -> str | None:
         """A message's media: a media item Openline holds for the account (ME…, e.g. from an inbound MMS)."""
@@ -94,7 +107,8 @@ class ConversationMessages:
                             "message_sid": item.message_sid}])
 
     async def add_message(self, account: Account, service: ChatService, conversation_sid: str,
-                          values: Mapping[str, Any], webhooks: bool) -> MessageView:
+                          values: Mapping[str, Any], webhooks: bool, source: Source = Source.API) -> MessageView:
+        """Add a message (REST, or a chat socket with ``source`` SDK: then ``author`` is its identity)."""
         values = dict(values)
         if values.get("content_sid"):
             raise TwilioError(20001, "ContentSid (content templates) is not served yet")
@@ -109,14 +123,18 @@ class ConversationMessages:
         if conversation.state is ConversationState.CLOSED:
             raise TwilioError(20001, f"Conversation {conversation.sid} is closed")
         if webhooks:
-            outcome = await self._events.pre(service, "onMessageAdd", [
+            params = [
                 ("AccountSid", account.sid), ("ChatServiceSid", service.sid), ("ConversationSid", conversation.sid),
                 ("Author", values.get("author") or DEFAULT_AUTHOR), ("Body", body or ""),
-                ("Attributes", values.get("attributes") or "{}"), ("Source", Source.API.value)], conversation.sid)
+                ("Attributes", values.get("attributes") or "{}"), ("Source", source.value)]
+            if source is Source.SDK:  # Twilio names the chat client that acts
+                params.append(("ClientIdentity", values.get("author") or ""))
+            outcome = await self._events.pre(service, "onMessageAdd", params, conversation.sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageAdd pre-event webhook {outcome.blocked_by} rejected the "
                                          "message")
-            for key in ("body", "author", "attributes"):
+            # A chat client's message stays its identity's: a hook may change body and attributes only.
+            for key in ("body", "attributes") if source is Source.SDK else ("body", "author", "attributes"):
                 if isinstance(outcome.changes.get(key), str):
                     values[key] = outcome.changes[key]
             check_attributes(values.get("attributes") or "{}")
@@ -126,8 +144,10 @@ class ConversationMessages:
             author = values.get("author") or DEFAULT_AUTHOR
             by = await self._repos.participants.by_identity(conn, conversation.sid, author) \
                 or await self._repos.participants.by_address(conn, conversation.sid, author)
+            if source is Source.SDK and by is None:  # the identity left the conversation meanwhile
+                raise TwilioError(20403, f"{author} is not a participant of conversation {conversation.sid}")
             view = await self.add_message_in(conn, account, service, conversation, by, author, values.get("body"),
-                                             media, values, Source.API, webhooks)
+                                             media, values, source, webhooks)
         self._wakeup.notify()
         return view
 
@@ -145,6 +165,8 @@ class ConversationMessages:
             attributes=values.get("attributes") or "{}", participant_sid=by.sid if by else None,
             date_created=values.get("date_created") or now, date_updated=values.get("date_updated") or now)
         await self._repos.messages.insert(conn, message)
+        if self._feed is not None:
+            await self._feed.announce(conn, message_notice(conversation.sid))
         # Activity: an inactive conversation wakes up and the inactive timer restarts.
         before = conversation
         after = self._conversations.restart_timers(replace(conversation, state=ConversationState.ACTIVE,

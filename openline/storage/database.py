@@ -18,8 +18,9 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, CursorResult, Engine, RootTransaction, create_engine
@@ -32,6 +33,8 @@ from sqlalchemy.pool import NullPool
 from openline.storage import dialect as dialects
 from openline.storage.dialect import Dialect, SqliteOptions
 from openline.storage.fastpath import Plan, Prepared, compile_plan, run
+
+log = logging.getLogger("openline.storage")
 
 MAX_SQLITE_READERS = 32  # concurrent read transactions; each holds one connection
 # A group commits when nobody waits behind it, or when it is this large or this old, so that
@@ -54,11 +57,33 @@ class Conn(Protocol):
 
     def begin_nested(self) -> contextlib.AbstractAsyncContextManager[Any]: ...
 
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction is committed (never if it rolls back)."""
 
-class _InlineConnection:
+
+class _AfterCommit:
+    """Callbacks a transaction runs once its commit is durable (e.g. telling live chat sockets)."""
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)
+
+    def run_after_commit(self) -> None:
+        callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # a listener's failure must not turn a committed write into an error
+                log.exception("after-commit callback failed")
+
+
+class _InlineConnection(_AfterCommit):
     """A sync SQLAlchemy connection used from coroutines; statements run on the loop thread."""
 
     def __init__(self, conn: Connection, plans: dict[tuple[int, tuple[str, ...]], Plan | None]) -> None:
+        super().__init__()
         self._conn = conn
         self._plans = plans
 
@@ -92,10 +117,11 @@ class _InlineConnection:
             yield savepoint
 
 
-class _AsyncConnection:
+class _AsyncConnection(_AfterCommit):
     """Adapts SQLAlchemy's AsyncConnection to :class:`Conn`."""
 
     def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__()
         self._conn = conn
 
     @property
@@ -196,8 +222,9 @@ class SqliteDatabase(Database):
             alone = self._group_size == 0
             if not alone:
                 raw.execute("SAVEPOINT openline_writer")  # type: ignore[union-attr]
+            inline = _InlineConnection(conn, self._plans)
             try:
-                yield _InlineConnection(conn, self._plans)
+                yield inline
             except BaseException:
                 group = None  # this writer's work is undone; it does not wait for the group
                 if alone:
@@ -217,6 +244,7 @@ class SqliteDatabase(Database):
             self._write_lock.release()
         assert group is not None
         await asyncio.shield(group)
+        inline.run_after_commit()
 
     async def _abandon_group(self) -> None:
         """Roll back a group whose only writer failed (nothing else is in it)."""
@@ -270,14 +298,18 @@ class PostgresDatabase(Database):
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
         entered = False
+        adapted: _AsyncConnection | None = None
         try:
             async with self.engine.begin() as conn:
                 entered = True
-                yield _AsyncConnection(conn)
+                adapted = _AsyncConnection(conn)
+                yield adapted
         except PoolTimeout:
             if entered:
                 raise
             raise DatabaseBusy("no database connection became free within the pool timeout") from None
+        if adapted is not None:
+            adapted.run_after_commit()
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:

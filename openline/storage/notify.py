@@ -30,16 +30,20 @@ def libpq_url(dialect: Dialect) -> str:
 
 
 class JobNotifications:
-    def __init__(self, dialect: Dialect, on_notify: Callable[[str | None], None]) -> None:
+    """Listens on one channel: the job queue's by default; web chat listens on its own."""
+
+    def __init__(self, dialect: Dialect, on_notify: Callable[[str | None], None],
+                 channel: str = NOTIFY_CHANNEL) -> None:
         self._url = libpq_url(dialect)
         self._on_notify = on_notify
+        self._channel = channel
         self._task: asyncio.Task[None] | None = None
         self.connected = False
         self.received = 0
 
     async def start(self) -> None:
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="job-notifications")
+            self._task = asyncio.create_task(self._run(), name=f"notifications-{self._channel}")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -52,16 +56,16 @@ class JobNotifications:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    await conn.execute(f"LISTEN {self._channel}")
                     self.connected = True
                     self._on_notify(None)  # whatever was enqueued while we were not listening
                     async for notice in conn.notifies():
                         self.received += 1
-                        self._on_notify(notice.payload or None)  # the payload is the job's kind
+                        self._on_notify(notice.payload or None)  # jobs: the job's kind
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("job notifications: %r; reconnecting in %.0fs", exc, RECONNECT_DELAY)
+                log.warning("%s notifications: %r; reconnecting in %.0fs", self._channel, exc, RECONNECT_DELAY)
             finally:
                 self.connected = False
             await asyncio.sleep(RECONNECT_DELAY)

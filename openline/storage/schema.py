@@ -602,6 +602,7 @@ conversation_receipts = Table(
     Column("participant_sid", String(34), nullable=False),
     Column("channel_message_sid", String(34)),
     Column("error_code", Integer),
+    Column("status", String(16)),  # chat participants only: delivered | read (SMS copies follow their SMS)
     *_stamps(),
 )
 

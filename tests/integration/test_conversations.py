@@ -248,7 +248,7 @@ def test_readme_snippet(client: Client, server: OpenlineServer) -> None:
     from tests.integration.test_sms_basic import inbox, wait_for
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "conversations.v1" in b]
+    (code,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "On its way!" in b]
     client.incoming_phone_numbers.create(phone_number="+15555550100")
     exec(code, {"client": client})  # the snippet as written, with this test's client
     got = wait_for(lambda: inbox(server, "+15558675310"))

@@ -95,7 +95,7 @@ async def test_receipts_read_their_sms_status(db: Database) -> None:  # noqa: F8
     sent = Receipt(new_sid(SidPrefix.DELIVERY_RECEIPT), ACCOUNT, SERVICE, conv.sid, msg_sid,
                    new_sid(SidPrefix.PARTICIPANT), sms.sid, None, T0, T0)
     never = dataclasses.replace(sent, sid=new_sid(SidPrefix.DELIVERY_RECEIPT), channel_message_sid=None,
-                                error_code=21610)
+                                error_code=21610, participant_sid=new_sid(SidPrefix.PARTICIPANT))
     async with db.transaction() as conn:
         await AccountRepository().insert(conn, owner)
         await sms_repo.insert(conn, sms)
@@ -113,3 +113,57 @@ async def test_receipts_read_their_sms_status(db: Database) -> None:  # noqa: F8
         assert view.date_updated == T0 + timedelta(seconds=5)
         page = await repos.receipts.page_views(conn, msg_sid, 1, Cursor())
         assert len(page.items) == 1 and page.next_token is not None
+
+
+async def test_chat_receipts_once_per_participant_and_read_horizon(db: Database) -> None:  # noqa: F811
+    """Web chat: a chat participant's receipt carries its own status; several sockets record it once."""
+    repos = ConversationRepositories()
+    conv = conversation()
+    reader = new_sid(SidPrefix.PARTICIPANT)
+    author = new_sid(SidPrefix.PARTICIPANT)
+    messages = [ConversationMessage(new_sid(SidPrefix.CONVERSATION_MESSAGE), ACCOUNT, SERVICE, conv.sid, i, "a",
+                                    f"m{i}", None, "{}", reader if i == 2 else author, T0, T0) for i in range(4)]
+
+    def chat_receipt(message: ConversationMessage, status: str) -> Receipt:
+        return Receipt(new_sid(SidPrefix.DELIVERY_RECEIPT), ACCOUNT, SERVICE, conv.sid, message.sid, reader, None,
+                       None, T0, T0, status)
+
+    async with db.transaction() as conn:
+        await repos.conversations.insert(conn, conv)
+        for message in messages:
+            await repos.messages.insert(conn, message)
+        await repos.receipts.record_chat(conn, [chat_receipt(messages[0], "delivered")])
+        await repos.receipts.record_chat(conn, [chat_receipt(messages[0], "delivered"),  # a second socket: kept once
+                                                chat_receipt(messages[1], "delivered")])
+    async with db.read() as conn:
+        views = await repos.receipts.views_for(conn, [m.sid for m in messages])
+        assert [(v.status, v.error_code) for v in views[messages[0].sid]] == [("delivered", 0)]
+        # Messages 2 (the reader's own) and 3 have no receipt; 0 and 1 do.
+        assert await repos.receipts.unreceipted(conn, reader, conv.sid, -1, 3) == [(messages[3].sid, 3)]
+        assert await repos.receipts.unreceipted(conn, reader, conv.sid, -1, 2) == []
+    async with db.transaction() as conn:
+        await repos.receipts.mark_read(conn, reader, conv.sid, 0, T0 + timedelta(seconds=1))
+    async with db.read() as conn:
+        views = await repos.receipts.views_for(conn, [m.sid for m in messages])
+        assert [v.status for v in views[messages[0].sid]] == ["read"]
+        assert [v.status for v in views[messages[1].sid]] == ["delivered"]  # past the horizon
+    async with db.transaction() as conn:  # a late "delivered" never turns a read receipt back
+        await repos.receipts.record_chat(conn, [chat_receipt(messages[0], "delivered")])
+    async with db.read() as conn:
+        assert [v.status for v in (await repos.receipts.views_for(conn, [messages[0].sid]))[messages[0].sid]] == [
+            "read"]
+
+
+async def test_after_commit_runs_only_after_a_commit(db: Database) -> None:  # noqa: F811
+    seen: list[str] = []
+    async with db.transaction() as conn:
+        conn.after_commit(lambda: seen.append("committed"))
+        assert seen == []
+    assert seen == ["committed"]
+    try:
+        async with db.transaction() as conn:
+            conn.after_commit(lambda: seen.append("rolled back"))
+            raise RuntimeError("undo")
+    except RuntimeError:
+        pass
+    assert seen == ["committed"]

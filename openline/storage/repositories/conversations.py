@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from openline.core.conversations import (
     AccountConfig,
@@ -175,7 +177,9 @@ class ReceiptRepository(TableRepository[Receipt]):
         for row in rows:
             receipt = self._entity(row)
             status = row.m_status
-            if status is None:  # never sent: failed with the code stored on the receipt
+            if receipt.status is not None:  # a chat participant's receipt: its own status
+                views.append(ReceiptView(receipt, receipt.status, 0, receipt.date_updated))
+            elif status is None:  # never sent: failed with the code stored on the receipt
                 views.append(ReceiptView(receipt, "failed", receipt.error_code or 0, receipt.date_updated))
             else:
                 views.append(ReceiptView(receipt, receipt_status(status), row.m_error or 0,
@@ -213,6 +217,37 @@ class ReceiptRepository(TableRepository[Receipt]):
     async def delete_for_messages(self, conn: Conn, message_sids: Sequence[str]) -> None:
         if message_sids:
             await conn.execute(delete(self.table).where(self.table.c.message_sid.in_(list(message_sids))))
+
+    async def record_chat(self, conn: Conn, receipts: Sequence[Receipt]) -> None:
+        """Chat receipts, once per (message, participant): an existing one (maybe ``read``) is kept."""
+        if not receipts:
+            return
+        make: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        rows = [{name: getattr(r, name) for name in self._fields} for r in receipts]
+        await conn.execute(make(self.table).values(rows).on_conflict_do_nothing(
+            index_elements=["message_sid", "participant_sid"]))
+
+    async def mark_read(self, conn: Conn, participant_sid: str, conversation_sid: str, up_to: int,
+                        now: Any) -> None:
+        """The participant's chat receipts of messages up to index ``up_to`` become ``read``."""
+        m = schema.conversation_messages.c
+        c = self.table.c
+        read_messages = select(m.sid).where(m.conversation_sid == conversation_sid, m.idx <= up_to)
+        await conn.execute(update(self.table).where(
+            c.participant_sid == participant_sid, c.status.is_not(None), c.status != "read",
+            c.message_sid.in_(read_messages)).values(status="read", date_updated=now))
+
+    async def unreceipted(self, conn: Conn, participant_sid: str, conversation_sid: str, after: int,
+                          up_to: int) -> list[tuple[str, int]]:
+        """(sid, index) of others' messages in (after, up_to] this participant has no receipt for."""
+        m = schema.conversation_messages.c
+        c = self.table.c
+        query = (select(m.sid, m.idx).select_from(schema.conversation_messages.outerjoin(
+            self.table, and_(c.message_sid == m.sid, c.participant_sid == participant_sid)))
+            .where(m.conversation_sid == conversation_sid, m.idx > after, m.idx <= up_to, c.sid.is_(None),
+                   or_(m.participant_sid.is_(None), m.participant_sid != participant_sid))
+            .order_by(m.idx))
+        return [(row.sid, row.idx) for row in (await conn.execute(query)).all()]
 
     async def delete_for_conversation(self, conn: Conn, conversation_sid: str) -> None:
         await conn.execute(delete(self.table).where(self.table.c.conversation_sid == conversation_sid))
