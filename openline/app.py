@@ -43,6 +43,7 @@ from openline.api.sendgrid import webhooks as sendgrid_webhooks
 from openline.api.services import ApiServices
 from openline.api.v2010 import accounts as accounts_api
 from openline.api.v2010 import applications as applications_api
+from openline.api.v2010 import calls as calls_api
 from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
 from openline.config import SANDBOX_CARRIER, Settings
@@ -60,6 +61,7 @@ from openline.services.conversation_events import CONVERSATION_EVENT, Conversati
 from openline.services.conversation_inbound import CONVERSATION_INBOUND, ConversationInbound
 from openline.services.conversation_messages import ConversationMessages
 from openline.services.conversations import CONVERSATION_TIMER, Conversations
+from openline.services.dialers import RoutingDialer
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
 from openline.services.email_admin import EmailAdmin
@@ -79,10 +81,14 @@ from openline.services.queue import Wakeup
 from openline.services.routing import Router as MessageRouter
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
+from openline.services.sandbox_voice import SandboxVoice
 from openline.services.smpp_carrier import SmppCarrier, SmppInbound
+from openline.services.speech import Speech
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
 from openline.services.verify import Verifier
+from openline.services.voice import VOICE_DIAL, VoiceService
+from openline.services.voice_session import CallSessions
 from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
 from openline.storage import jobs, migrate
@@ -120,6 +126,7 @@ from openline.storage.repositories.messaging import (
     WebhookAttemptRepository,
 )
 from openline.storage.repositories.verify import VerifyRepositories
+from openline.storage.repositories.voice import CallRepository, HandsetVoiceRepository
 from openline.transports.address_guard import outbound_transport
 from openline.transports.smpp import SmppClient
 from openline.transports.smtp_client import SmtpDelivery
@@ -217,6 +224,7 @@ class Openline:
     links: list[SmppClient] = field(default_factory=list)
     listeners: list[InboundSmtpServer] = field(default_factory=list)  # inbound SMTP (email parse)
     metrics: Metrics = field(default_factory=Metrics)
+    voice: VoiceService | None = None
     notifications: JobNotifications | None = None
     locks: AdvisoryLocks | None = None
     timed: RequestTimer | None = None  # the ASGI app to serve: the router, timed for /metrics
@@ -254,6 +262,8 @@ class Openline:
                 log.info("resuming %d jobs interrupted by the last shutdown", released)
         if self.notifications is not None:
             await self.notifications.start()
+        if self.voice is not None and self.db.dialect.is_sqlite:
+            await self.voice.recover()  # calls a crash left live cannot resume (one process owns SQLite)
         self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
         for link in self.links:
             await link.start()
@@ -261,6 +271,8 @@ class Openline:
             await listener.start()
 
     async def stop_workers(self) -> None:
+        if self.voice is not None:
+            await self.voice.close()
         for listener in self.listeners:
             await listener.stop()
         for link in self.links:  # graceful unbind first: receipts still arriving get stored
@@ -401,9 +413,21 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                             wakeup, concurrency=settings.email.delivery_concurrency))
     verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
                         VerifyRepositories(), number_repo, mail, settings.email.verify_from)
+    # Voice: the Calls API, live calls run in this process, and the dialers that place legs. The
+    # routing dialer asks real carriers first (SIP, added to `dialers` ahead of the sandbox), then
+    # the sandbox's simulated handsets when the sandbox is on.
+    voice = VoiceService(db, clock, settings.voice, wakeup, CallRepository(), number_repo, app_repo)
+    phones = SandboxVoice(db, clock, blobs, HandsetVoiceRepository(), http)
+    dialers = RoutingDialer([phones] if settings.sandbox.enabled else [])
+    voice.dialer = dialers
+    voice.sessions = CallSessions(Speech(settings.data_dir / "tts-cache", settings.voice.tts_command), caller,
+                                  alerts, http, settings.voice.max_call_seconds)
+    pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial}, wakeup, concurrency=64, **pool_options))
+    runs_workers = settings.role in ("worker", "all")
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
-                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
+                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging),
+                *calls_api.operations(services, voice)],
         "messaging": messaging_v1.operations(services, admin),
         "monitor": monitor_v1.operations(services, alerts),
         "accounts": accounts_v1.operations(services),
@@ -415,11 +439,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
                            *sendgrid_suppressions.operations(email_admin),
                            *sendgrid_webhooks.operations(email_events, email_admin)]
-    sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup),
+    sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup,
+                                                   voice if runs_workers else None, phones),
                           *email_sandbox.operations(services, mail)]
     errors_base = settings.base_url
-
-    runs_workers = settings.role in ("worker", "all")
 
     async def health() -> dict[str, Any]:
         async with db.read() as conn:
@@ -479,6 +502,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         asgi = ProductRouter({name: system.not_found for name in PRODUCTS}, worker_root, errors_base)
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
                     links=list(links.values()), listeners=listeners, metrics=metrics,
-                    notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request))
+                    notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request),
+                    voice=voice)
 
 

@@ -25,6 +25,7 @@ WANTED = {
     "available_phone_number_country": ("twilio_api_v2010.json", "api.v2010.account.available_phone_number_country"),
     "message": ("twilio_api_v2010.json", "api.v2010.account.message"),
     "media": ("twilio_api_v2010.json", "api.v2010.account.message.media"),
+    "call": ("twilio_api_v2010.json", "api.v2010.account.call"),
     "messaging_service": ("twilio_messaging_v1.json", "messaging.v1.service"),
     "messaging_service_phone_number": ("twilio_messaging_v1.json", "messaging.v1.service.phone_number"),
     "messaging_service_alpha_sender": ("twilio_messaging_v1.json", "messaging.v1.service.alpha_sender"),

@@ -648,3 +648,4 @@ conversation_addresses = Table(
     Column("address_country", String(8)),
     *_stamps(),
 )
+from openline.storage import schema_voice as _voice  # noqa: E402,F401  (voice tables, same metadata)

@@ -1,0 +1,322 @@
+"""One live call: drives the TwiML interpreter from the leg's events and carries out its actions.
+
+The session owns the call's leg for as long as the call lasts. Leg events, timer expiries,
+fetched documents and API redirects all go through one queue, handled one at a time, so the
+interpreter (sans-IO, ``core.twiml_interpreter``) sees a single ordered stream and the database
+steps happen in the order the call lived them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from openline.codecs.media.resample import resample
+from openline.codecs.media.wav import WavError, read_wav
+from openline.codecs.twiml import TwimlError
+from openline.codecs.twiml.voice import HangupVerb, RecordVerb, SayVerb, VoiceResponse, parse_voice_twiml
+from openline.core.call_legs import (
+    Answered,
+    CallLeg,
+    DigitReceived,
+    Ended,
+    LegEvent,
+    PlaybackFinished,
+    RejectReason,
+    Ringing,
+)
+from openline.core.calls import Call, CallStatus, is_final, status_for_end
+from openline.core.twiml_interpreter import (
+    Action,
+    Answer,
+    Fetch,
+    Hangup,
+    Interpreter,
+    PlayAudio,
+    Reject,
+    SendDigits,
+    Speak,
+    StopPlayback,
+)
+from openline.services.alerts import AlertService
+from openline.services.speech import Speech, SpeechError
+from openline.services.voice import LiveCall, SessionFactory, VoiceService, voice_params
+from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
+from openline.storage.database import Conn
+
+log = logging.getLogger("openline.voice")
+
+MAX_PLAY_BYTES = 16 * 1024 * 1024  # a <Play> file larger than this is refused (10 minutes of 8 kHz WAV is 9.6 MB)
+APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
+TWIML_TYPES = ("text/xml", "application/xml", "text/html", "text/plain")
+
+
+class Captioned(Protocol):
+    """A leg that wants to know the text of what it hears (sandbox handsets record it)."""
+
+    def caption(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Tick:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Redirect:
+    url: str | None
+    method: str
+    twiml: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    pass
+
+
+_Item = LegEvent | _Tick | _Redirect | _End
+
+
+class CallSession(LiveCall):
+    def __init__(self, service: VoiceService, call: Call, leg: CallLeg, speech: Speech, caller: WebhookCaller,
+                 alerts: AlertService, http: httpx.AsyncClient, max_seconds: int) -> None:
+        self._service = service
+        self.call = call
+        self._leg = leg
+        self._speech = speech
+        self._caller = caller
+        self._alerts = alerts
+        self._http = http
+        self._max_seconds = max_seconds
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._interpreter = Interpreter(call.url, answered=False)
+        self._timer: asyncio.TimerHandle | None = None
+        self._answered = False
+        self._loop = asyncio.get_event_loop()
+        leg.listen(self._queue.put_nowait)
+
+    # --- LiveCall ---------------------------------------------------------------------------
+
+    def redirect(self, url: str | None, method: str, twiml: str | None) -> None:
+        self._queue.put_nowait(_Redirect(url, method, twiml))
+
+    def end(self) -> None:
+        self._queue.put_nowait(_End())
+
+    # --- the loop -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        limit = self._loop.call_later(self._max_seconds, self.end)
+        try:
+            if self.call.direction.value == "inbound":
+                await self._fetch_first()
+            while True:
+                item = await self._queue.get()
+                try:
+                    if await self._handle(item):
+                        return
+                except Exception:
+                    log.exception("call %s: error handling %r", self.call.sid, item)
+                    self._leg.hangup()
+        finally:
+            limit.cancel()
+            if self._timer is not None:
+                self._timer.cancel()
+            self._service.ended(self.call.sid)
+
+    async def _handle(self, item: _Item) -> bool:
+        """Handle one item; True once the call is over."""
+        now = self._loop.time()
+        if isinstance(item, Ringing):
+            if self.call.status is CallStatus.QUEUED:
+                self.call = await self._service.transaction_step(self.call, CallStatus.RINGING)
+            return False
+        if isinstance(item, Answered):
+            self._answered = True
+            if self.call.status is not CallStatus.IN_PROGRESS:
+                self.call = await self._service.transaction_step(self.call, CallStatus.IN_PROGRESS)
+            if self.call.direction.value != "inbound":
+                if self.call.send_digits:
+                    self._leg.send_digits(self.call.send_digits)
+                await self._fetch_first()
+            return False
+        if isinstance(item, Ended):
+            self._interpreter.on_event(item, now)
+            status = status_for_end(item.reason, self._answered)
+            if not is_final(self.call.status):
+                self.call = await self._service.transaction_step(self.call, status)
+            return True
+        if isinstance(item, _End):
+            self._leg.hangup()
+            return False
+        if isinstance(item, _Redirect):
+            self._leg.stop_playback()
+            if item.twiml is not None:
+                await self._load_inline(item.twiml)
+            elif item.url is not None:
+                await self._execute([Fetch(item.url, item.method)])
+            return False
+        if isinstance(item, _Tick):
+            await self._execute(self._interpreter.tick(now))
+            return False
+        if isinstance(item, DigitReceived | PlaybackFinished):
+            await self._execute(self._interpreter.on_event(item, now))
+        return False
+
+    async def _fetch_first(self) -> None:
+        fresh = await self._service.fresh(self.call.sid)
+        if fresh is not None:
+            self.call = fresh
+        if self.call.twiml is not None:
+            await self._load_inline(self.call.twiml)
+        elif self.call.url:
+            await self._execute([Fetch(self.call.url, self.call.method)])
+        else:
+            self._leg.hangup()
+
+    async def _load_inline(self, twiml: str) -> None:
+        try:
+            response = _parse(twiml)
+        except TwimlError as exc:
+            await self._application_error(exc.twilio_code, f"Twiml could not be run: {exc}", None)
+            return
+        await self._execute(self._interpreter.load(response, None, self._loop.time()))
+
+    # --- actions ----------------------------------------------------------------------------
+
+    async def _execute(self, actions: list[Action]) -> None:
+        pending = list(actions)
+        while pending:
+            action = pending.pop(0)
+            if isinstance(action, Speak):
+                await self._speak(action)
+            elif isinstance(action, PlayAudio):
+                await self._play(action)
+            elif isinstance(action, SendDigits):
+                self._leg.send_digits(action.digits)
+            elif isinstance(action, StopPlayback):
+                self._leg.stop_playback()
+            elif isinstance(action, Answer):
+                self._leg.answer()
+            elif isinstance(action, Hangup):
+                self._leg.hangup()
+            elif isinstance(action, Reject):
+                self._leg.reject(RejectReason(action.reason))
+            elif isinstance(action, Fetch):
+                pending += await self._fetch(action)
+        self._arm_timer()
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        deadline = self._interpreter.deadline
+        if deadline is not None:
+            self._timer = self._loop.call_at(deadline, self._queue.put_nowait, _Tick())
+
+    async def _speak(self, action: Speak) -> None:
+        try:
+            pcm = await self._speech.render(action.text, action.voice, action.language)
+        except SpeechError as exc:
+            log.error("call %s: <Say> could not be rendered: %s", self.call.sid, exc)
+            pcm = b""
+        caption: Callable[[str], None] | None = getattr(self._leg, "caption", None)
+        if caption is not None:
+            caption(action.text)
+        self._leg.play(pcm, action.token)
+
+    async def _play(self, action: PlayAudio) -> None:
+        pcm = b""
+        try:
+            async with self._http.stream("GET", action.url) as response:
+                response.raise_for_status()
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_PLAY_BYTES:
+                        raise WavError("audio file too large")
+            audio = read_wav(bytes(body))
+            pcm = audio.pcm if audio.rate == 8000 else await asyncio.to_thread(resample, audio.pcm, audio.rate, 8000)
+        except (httpx.HTTPError, WavError) as exc:
+            # Twilio skips a <Play> it cannot fetch or decode and records warning 13227.
+            await self._alert(13227, f"<Play> {action.url} could not be played: {exc}", action.url)
+        self._leg.play(pcm, action.token)
+
+    async def _fetch(self, action: Fetch) -> list[Action]:
+        params = tuple(voice_params(self.call)) + action.params
+        now = self._loop.time()
+        url, method = action.url, action.method
+        for attempt in ("primary", "fallback"):
+            request = WebhookCall(self.call.account_sid, self.call.sid, "voice" if attempt == "primary" else "fallback",
+                                  url, method, params, new_idempotency_token())
+            result = await self._caller.send(request)
+            async with self._service_db() as conn:
+                await self._caller.record(conn, request, result)
+            code, problem = 0, ""
+            if not result.ok:
+                code = result.error_code or 11200
+                problem = f"{url} answered {result.error_message or result.status_code}"
+            elif result.content_type and result.content_type.split(";")[0].strip().lower() not in TWIML_TYPES:
+                code, problem = 12300, f"{url} answered content type {result.content_type}"
+            else:
+                try:
+                    response = _parse(result.body)
+                    return self._interpreter.load(response, url, now)
+                except TwimlError as exc:
+                    code, problem = exc.twilio_code, f"{url} answered TwiML that cannot run: {exc}"
+            await self._alert(code, problem, url)
+            fallback = self.call.fallback_url
+            if attempt == "primary" and fallback and fallback != url:
+                url, method = fallback, self.call.fallback_method
+                continue
+            break
+        return await self._spoken_error()
+
+    async def _application_error(self, code: int, text: str, url: str | None) -> None:
+        await self._alert(code, text, url)
+        await self._execute(await self._spoken_error())
+
+    async def _spoken_error(self) -> list[Action]:
+        """As Twilio: an application error is announced, then the call hangs up."""
+        if not self._answered and self.call.direction.value == "inbound":
+            self._leg.answer()
+        return self._interpreter.load(VoiceResponse((SayVerb(APPLICATION_ERROR), HangupVerb())), None,
+                                      self._loop.time())
+
+    async def _alert(self, code: int, text: str, url: str | None) -> None:
+        log.info("call %s: %s", self.call.sid, text)
+        async with self._service_db() as conn:
+            await self._alerts.record(conn, self.call.account_sid, code, text, request_url=url,
+                                      resource_sid=self.call.sid)
+
+    def _service_db(self) -> AbstractAsyncContextManager[Conn]:
+        return self._service.db.transaction()
+
+
+def _parse(document: bytes | str) -> VoiceResponse:
+    response = parse_voice_twiml(document)
+    for verb in response.verbs:
+        if isinstance(verb, RecordVerb):
+            # Openline does not run <Record> yet: say so as Twilio does for a verb it cannot run.
+            raise TwimlError("<Record> is not supported by this Openline")
+    return response
+
+
+class CallSessions(SessionFactory):
+    def __init__(self, speech: Speech, caller: WebhookCaller, alerts: AlertService, http: httpx.AsyncClient,
+                 max_seconds: int) -> None:
+        self._speech = speech
+        self._caller = caller
+        self._alerts = alerts
+        self._http = http
+        self._max_seconds = max_seconds
+
+    def create(self, service: VoiceService, call: Call, leg: CallLeg) -> LiveCall:
+        return CallSession(service, call, leg, self._speech, self._caller, self._alerts, self._http,
+                           self._max_seconds)
