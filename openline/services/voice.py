@@ -435,10 +435,10 @@ def _check_to(raw: str | None) -> str:
     if raw.startswith("sip:"):
         return raw
     parsed = parse_e164(raw)
-    if parsed is not None and parsed.e164 in magic_numbers.TO_ERRORS:
-        code = magic_numbers.TO_ERRORS[parsed.e164]
+    if parsed is not None and parsed.e164 in magic_numbers.CALL_TO_ERRORS:
+        code = magic_numbers.CALL_TO_ERRORS[parsed.e164]
         raise TwilioError(code, f"The 'To' number {parsed.e164} answers {code} (Twilio test number)")
     if parsed is None:
-        raise TwilioError(21211, f"The 'To' number {raw} is not a valid phone number")
+        raise TwilioError(21217, f"The 'To' number {raw} is not a valid phone number")
     return parsed.e164
 

@@ -1,0 +1,210 @@
+"""Programmable Voice end to end with the official SDK: an IVR served by the test drives a call to
+a sandbox handset that presses digits; status callbacks are signed and in order; a live call is
+redirected; the handset's view of the call (heard text, digits, audio) is checked."""
+
+from __future__ import annotations
+
+import io
+import time
+import wave
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from twilio.rest import Client
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from tests.conftest import new_credentials
+from tests.support.server import OpenlineServer
+from tests.support.twilio_client import host_style_client, rest_error
+from tests.support.webhook_receiver import Received, WebhookReceiver, twiml
+
+pytestmark = pytest.mark.skipif(not __import__("shutil").which("espeak-ng"), reason="espeak-ng is not installed")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenlineServer]:
+    sid, token = new_credentials()
+    srv = OpenlineServer(tmp_path_factory.mktemp("voice") / "data",
+                         env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token,
+                              "OPENLINE_VOICE__CALLS_PER_SECOND": "20"})
+    srv.start()
+    srv.account_sid, srv.auth_token = sid, token  # type: ignore[attr-defined]
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def app(server: OpenlineServer) -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(server.auth_token).start()  # type: ignore[attr-defined]
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def number(server: OpenlineServer) -> str:
+    client = host_style_client(server.url, server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+    return client.incoming_phone_numbers.create(phone_number="+15555550170").phone_number  # type: ignore[no-any-return]
+
+
+def sandbox(server: OpenlineServer, method: str, path: str, **form: str) -> httpx.Response:
+    return httpx.request(method, f"{server.url}/sandbox/v1{path}", data=form or None,
+                         auth=(server.account_sid, server.auth_token))  # type: ignore[attr-defined]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> object:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def handset_calls(server: OpenlineServer, handset: str) -> list[dict]:  # type: ignore[type-arg]
+    response = sandbox(server, "GET", f"/Handsets/{handset}/Calls")
+    assert response.status_code == 200, response.text
+    return response.json()["calls"]  # type: ignore[no-any-return]
+
+
+def test_ivr_gathers_digits_and_redirects(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                         number: str) -> None:
+    handset = "+15558670001"
+    assert sandbox(server, "POST", f"/Handsets/{handset}/Behavior", Answer="answer", AnswerAfter="1",
+                   Digits="ww42#").status_code == 200
+    menu = VoiceResponse()
+    gather = Gather(num_digits=3, finish_on_key="#", action="/voice/choice", timeout=5)
+    gather.say("Press your code.")
+    menu.append(gather)
+    menu.say("We did not hear you.")
+    app.on("/voice/menu", twiml(str(menu)))
+
+    def choice(r: Received) -> tuple[int, str, bytes]:
+        answer = VoiceResponse()
+        answer.say(f"You chose {r.get('Digits')}.")
+        answer.redirect("/voice/bye")
+        return twiml(str(answer))
+
+    app.on("/voice/choice", choice)
+    bye = VoiceResponse()
+    bye.say("Goodbye.")
+    bye.hangup()
+    app.on("/voice/bye", twiml(str(bye)))
+    app.on("/voice/status", (204, "text/plain", b""))
+
+    call = client.calls.create(to=handset, from_=number, url=app.url("/voice/menu"),
+                               status_callback=app.url("/voice/status"),
+                               status_callback_event=["initiated", "ringing", "answered", "completed"])
+    assert call.sid.startswith("CA") and call.status == "queued" and call.direction == "outbound-api"
+    done = wait_for(lambda: (c := client.calls(call.sid).fetch()).status == "completed" and c, timeout=30)
+    assert int(done.duration) >= 1 and done.start_time is not None and done.end_time is not None  # type: ignore[attr-defined]
+
+    menu_hit = app.wait("/voice/menu")[0]
+    assert menu_hit.signature_valid
+    assert menu_hit.get("CallSid") == call.sid and menu_hit.get("CallStatus") == "in-progress"
+    assert menu_hit.get("Direction") == "outbound-api" and menu_hit.get("To") == handset
+    assert menu_hit.get("Called") == handset and menu_hit.get("Caller") == number
+    chosen = app.wait("/voice/choice")[0]
+    assert chosen.signature_valid and chosen.get("Digits") == "42" and chosen.get("FinishedOnKey") == "#"
+    assert app.wait("/voice/bye")[0].signature_valid
+
+    statuses = app.wait("/voice/status", 4)
+    assert all(s.signature_valid for s in statuses)
+    assert [s.get("CallStatus") for s in statuses] == ["initiated", "ringing", "in-progress", "completed"]
+    assert [s.get("SequenceNumber") for s in statuses] == ["0", "1", "2", "3"]
+    assert statuses[-1].get("CallDuration") == done.duration  # type: ignore[attr-defined]
+
+    seen = wait_for(lambda: [c for c in handset_calls(server, handset) if c["sid"] == call.sid
+                             and c["recording_url"]])
+    item = seen[0]  # type: ignore[index]
+    assert item["heard"] == ["Press your code.", "You chose 42.", "Goodbye."]
+    assert item["digits_sent"] == "42#" and item["status"] == "completed" and item["from"] == number
+    audio = httpx.get(item["recording_url"], auth=(server.account_sid, server.auth_token))  # type: ignore[attr-defined]
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    with wave.open(io.BytesIO(audio.content)) as w:
+        assert w.getframerate() == 8000 and w.getnframes() > 8000
+        frames = w.readframes(w.getnframes())
+    assert max(abs(int.from_bytes(frames[i:i + 2], "little", signed=True)) for i in range(0, len(frames), 2)) > 1000
+
+    assert call.sid in [c.sid for c in client.calls.list(to=handset, status="completed")]
+    assert call.sid not in [c.sid for c in client.calls.list(status="busy")]
+
+
+def test_live_redirect_with_twiml(client: Client, server: OpenlineServer, app: WebhookReceiver, number: str) -> None:
+    handset = "+15558670002"
+    sandbox(server, "POST", f"/Handsets/{handset}/Behavior", Answer="answer")
+    hold = VoiceResponse()
+    hold.pause(length=60)
+    app.on("/voice/hold", twiml(str(hold)))
+    call = client.calls.create(to=handset, from_=number, url=app.url("/voice/hold"))
+    wait_for(lambda: client.calls(call.sid).fetch().status == "in-progress")
+    app.wait("/voice/hold")
+    updated = client.calls(call.sid).update(twiml="<Response><Say>Redirected.</Say><Hangup/></Response>")
+    assert updated.sid == call.sid
+    wait_for(lambda: client.calls(call.sid).fetch().status == "completed")
+    seen = wait_for(lambda: [c for c in handset_calls(server, handset) if c["sid"] == call.sid and c["heard"]])
+    assert seen[0]["heard"] == ["Redirected."]  # type: ignore[index]
+    # A call that has ended cannot be redirected.
+    assert rest_error(lambda: client.calls(call.sid).update(twiml="<Response/>")) == (400, 21220)
+
+
+def test_end_a_live_call_and_busy_handset(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                          number: str) -> None:
+    hold = VoiceResponse()
+    hold.pause(length=60)
+    app.on("/voice/hold2", twiml(str(hold)))
+    call = client.calls.create(to="+15558670003", from_=number, url=app.url("/voice/hold2"))
+    wait_for(lambda: client.calls(call.sid).fetch().status == "in-progress")
+    ended = client.calls(call.sid).update(status="completed")
+    assert ended.status == "completed"
+
+    sandbox(server, "POST", "/Handsets/+15558670004/Behavior", Answer="busy", AnswerAfter="1")
+    busy = client.calls.create(to="+15558670004", from_=number, url=app.url("/voice/hold2"))
+    assert wait_for(lambda: client.calls(busy.sid).fetch().status == "busy")
+    client.calls(busy.sid).delete()
+    assert rest_error(lambda: client.calls(busy.sid).fetch()) == (404, 20404)
+
+
+def test_inbound_sandbox_call_runs_the_numbers_voice_url(client: Client, server: OpenlineServer,
+                                                        app: WebhookReceiver, number: str) -> None:
+    welcome = VoiceResponse()
+    gather = Gather(num_digits=1, action="/voice/in-choice")
+    gather.say("Welcome.")
+    welcome.append(gather)
+    app.on("/voice/in", twiml(str(welcome)))
+    app.on("/voice/in-choice", lambda r: twiml(f"<Response><Say>Option {r.get('Digits')}.</Say></Response>"))
+    client.incoming_phone_numbers.list(phone_number=number)[0].update(voice_url=app.url("/voice/in"))
+    response = sandbox(server, "POST", "/Calls", From="+15558670005", To=number, Digits="w7")
+    assert response.status_code == 201, response.text
+    placed = response.json()
+    assert placed["direction"] == "inbound" and placed["to"] == number and placed["from"] == "+15558670005"
+    hit = app.wait("/voice/in")[0]
+    assert hit.signature_valid and hit.get("Direction") == "inbound" and hit.get("CallStatus") == "ringing"
+    assert app.wait("/voice/in-choice")[0].get("Digits") == "7"
+    wait_for(lambda: client.calls(placed["sid"]).fetch().status == "completed")
+    seen = wait_for(lambda: [c for c in handset_calls(server, "+15558670005") if c["sid"] == placed["sid"]
+                             and c["recording_url"]])
+    assert seen[0]["heard"] == ["Welcome.", "Option 7."] and seen[0]["digits_sent"] == "7"  # type: ignore[index]
+
+
+def test_calls_api_errors(client: Client, number: str, app: WebhookReceiver) -> None:
+    url = app.url("/voice/menu")
+    cases = [
+        (dict(to="", from_=number, url=url), 21201),
+        (dict(to="+15558670009", from_="", url=url), 21213),
+        (dict(to="+15558670009", from_=number), 21205),
+        (dict(to="+15558670009", from_=number, url="not a url"), 21205),
+        (dict(to="+15558670009", from_="+15555550999", url=url), 21210),
+        (dict(to="nonsense", from_=number, url=url), 21217),
+        (dict(to="+15005550004", from_=number, url=url), 21216),
+        (dict(to="+15558670009", from_=number, twiml="<Response><Dance/></Response>"), 21205),
+        (dict(to="+15558670009", from_=number, url=url, send_digits="12x"), 21236),
+        (dict(to="+15558670009", from_=number, url=url, status_callback=url, status_callback_event=["dialing"]),
+         21626),
+        (dict(to="+15558670009", from_=number, url=url, application_sid="AP" + "0" * 32), 21218),
+    ]
+    for kwargs, code in cases:
+        assert rest_error(lambda kwargs=kwargs: client.calls.create(**kwargs)) == (400, code), kwargs
+    assert rest_error(lambda: client.calls("CA" + "0" * 32).fetch()) == (404, 20404)
+    assert client.calls.list(to="+15558670009") == []
