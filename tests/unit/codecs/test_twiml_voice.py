@@ -1,0 +1,53 @@
+"""Voice TwiML parsing: the verbs Openline runs, and Twilio's codes for what it refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from openline.codecs.twiml import TwimlError
+from openline.codecs.twiml.voice import (
+    GatherVerb,
+    HangupVerb,
+    PauseVerb,
+    PlayVerb,
+    RecordVerb,
+    RedirectVerb,
+    RejectVerb,
+    SayVerb,
+    parse_voice_twiml,
+)
+
+
+def test_sdk_style_document() -> None:
+    doc = ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/g" finishOnKey="*" numDigits="3" '
+           'timeout="7" method="get" actionOnEmptyResult="true"><Say loop="2" voice="alice">Hi</Say>'
+           '<Play>/a.wav</Play><Pause length="2"/></Gather><Record maxLength="30" playBeep="false" '
+           'trim="do-not-trim"/><Redirect method="GET">/next</Redirect><Reject reason="busy"/><Hangup/></Response>')
+    verbs = parse_voice_twiml(doc).verbs
+    assert verbs == (
+        GatherVerb((SayVerb("Hi", "alice", None, 2), PlayVerb("/a.wav"), PauseVerb(2)), 3, "*", 7, "/g", "GET", True),
+        RecordVerb(max_length=30, play_beep=False, trim=False),
+        RedirectVerb("/next", "GET"), RejectVerb("busy"), HangupVerb())
+
+
+@pytest.mark.parametrize(("doc", "code"), [
+    ("<Response><Dance/></Response>", 12200),
+    ("<Response><Say>unclosed</Response>", 12100),
+    ('<!DOCTYPE x [<!ENTITY a "b">]><Response/>', 12100),
+    ("<Response><Gather><Dial/></Gather></Response>", 12200),
+    ("<Response><Gather input='speech'/></Response>", 12200),
+    ("<Response><Pause length='x'/></Response>", 12200),
+    ("<Response><Say loop='-1'>a</Say></Response>", 12200),
+    ("<Response><Play/></Response>", 12200),
+    ("<Response><Play digits='12z'/></Response>", 12200),
+    ("<Response><Reject reason='later'/></Response>", 12200),
+    ("<Response><Redirect/></Response>", 12200),
+    ("<Response><Hangup>text</Hangup></Response>", 12200),
+    ("<Response><Gather finishOnKey='12'/></Response>", 12200),
+    ("<Response><Gather actionOnEmptyResult='maybe'/></Response>", 12200),
+    ("<Say>a</Say>", 12200),
+])
+def test_refused_documents_carry_twilios_code(doc: str, code: int) -> None:
+    with pytest.raises(TwimlError) as info:
+        parse_voice_twiml(doc)
+    assert info.value.twilio_code == code

@@ -1,0 +1,122 @@
+"""The Voice TwiML interpreter driven with explicit times (no clock, no I/O)."""
+
+from __future__ import annotations
+
+from openline.codecs.twiml.voice import parse_voice_twiml
+from openline.core.call_legs import DigitReceived, Ended, EndReason, PlaybackFinished
+from openline.core.twiml_interpreter import (
+    MAX_DOCUMENTS,
+    Answer,
+    Fetch,
+    Hangup,
+    Interpreter,
+    PlayAudio,
+    Reject,
+    SendDigits,
+    Speak,
+    StopPlayback,
+)
+
+URL = "https://app.example/voice"
+
+
+def start(xml: str, *, answered: bool = True, now: float = 0.0) -> tuple[Interpreter, list[object]]:
+    interp = Interpreter(URL, answered=answered)
+    return interp, list(interp.load(parse_voice_twiml(xml), URL, now))
+
+
+def test_say_then_end_of_document_hangs_up() -> None:
+    interp, actions = start("<Response><Say voice='woman' language='fr-FR'>Bonjour</Say></Response>")
+    assert actions == [Speak("Bonjour", "woman", "fr-FR", 1)]
+    assert interp.on_event(PlaybackFinished(1), 1.0) == [Hangup()]
+    assert interp.finished
+
+
+def test_inbound_call_is_answered_by_the_first_verb_and_reject_refuses_it() -> None:
+    _, actions = start("<Response><Say>Hi</Say></Response>", answered=False)
+    assert actions == [Answer(), Speak("Hi", None, None, 1)]
+    interp, actions = start("<Response><Reject reason='busy'/></Response>", answered=False)
+    assert actions == [Reject("busy")] and interp.finished
+    _, actions = start("<Response><Reject/></Response>", answered=True)
+    assert actions == [Hangup()]
+
+
+def test_say_loops_and_stale_tokens_are_ignored() -> None:
+    interp, actions = start("<Response><Say loop='2'>Twice</Say><Hangup/></Response>")
+    assert actions == [Speak("Twice", None, None, 1)]
+    assert interp.on_event(PlaybackFinished(7), 0.5) == []  # not the one we wait for
+    assert interp.on_event(PlaybackFinished(1), 1.0) == [Speak("Twice", None, None, 2)]
+    assert interp.on_event(PlaybackFinished(2), 2.0) == [Hangup()]
+
+
+def test_pause_waits_for_its_deadline() -> None:
+    interp, actions = start("<Response><Pause length='3'/><Play digits='12w'>/a.wav</Play></Response>", now=10.0)
+    assert actions == [] and interp.deadline == 13.0
+    assert interp.tick(12.9) == []
+    assert interp.tick(13.0) == [SendDigits("12w"), PlayAudio("https://app.example/a.wav", 1)]
+
+
+def test_gather_collects_digits_until_finish_key_with_barge_in() -> None:
+    interp, actions = start("<Response><Gather action='/menu' timeout='4'><Say>Menu</Say></Gather>"
+                            "<Say>Nothing</Say></Response>")
+    assert actions == [Speak("Menu", None, None, 1)]
+    assert interp.on_event(DigitReceived("4"), 1.0) == [StopPlayback()]  # the prompt is cut
+    assert interp.deadline == 5.0
+    assert interp.on_event(PlaybackFinished(1), 1.1) == []  # late report of the cut prompt
+    assert interp.on_event(DigitReceived("2"), 2.0) == []
+    assert interp.deadline == 6.0
+    assert interp.on_event(DigitReceived("#"), 3.0) == [
+        Fetch("https://app.example/menu", "POST", (("Digits", "42"), ("FinishedOnKey", "#")))]
+
+
+def test_gather_num_digits_and_default_action_is_the_document() -> None:
+    interp, _ = start("<Response><Gather numDigits='2' method='GET'/></Response>")
+    assert interp.deadline == 5.0  # no prompts: the input timeout starts at once
+    interp.on_event(DigitReceived("1"), 1.0)
+    assert interp.on_event(DigitReceived("9"), 1.5) == [Fetch(URL, "GET", (("Digits", "19"),))]
+
+
+def test_gather_timeout_without_input_falls_through_or_posts_empty() -> None:
+    interp, actions = start("<Response><Gather timeout='2'><Say>Q</Say></Gather><Say>Bye</Say></Response>")
+    assert interp.on_event(PlaybackFinished(1), 1.0) == [] and interp.deadline == 3.0
+    assert interp.tick(3.0) == [Speak("Bye", None, None, 2)]
+    interp, _ = start("<Response><Gather timeout='2' actionOnEmptyResult='true' action='/x'/></Response>")
+    assert interp.tick(2.0) == [Fetch("https://app.example/x", "POST", (("Digits", ""),))]
+
+
+def test_gather_timeout_after_some_digits_posts_them() -> None:
+    interp, _ = start("<Response><Gather timeout='3' action='/x'/></Response>")
+    interp.on_event(DigitReceived("5"), 1.0)
+    assert interp.tick(3.9) == []
+    assert interp.tick(4.0) == [Fetch("https://app.example/x", "POST", (("Digits", "5"),))]
+
+
+def test_digits_outside_gather_are_ignored_and_redirect_fetches() -> None:
+    interp, actions = start("<Response><Say>a</Say><Redirect method='GET'>next</Redirect></Response>")
+    assert interp.on_event(DigitReceived("1"), 0.5) == []
+    assert interp.on_event(PlaybackFinished(1), 1.0) == [Fetch("https://app.example/next", "GET", ())]
+    # The new document replaces the rest of the old one, relative to its own URL.
+    assert interp.load(parse_voice_twiml("<Response><Play>b.wav</Play></Response>"),
+                       "https://app.example/sub/next", 1.5) == [PlayAudio("https://app.example/sub/b.wav", 2)]
+
+
+def test_redirect_loop_ends_the_call() -> None:
+    interp, actions = start("<Response><Redirect>/again</Redirect></Response>")
+    for _ in range(MAX_DOCUMENTS):
+        assert isinstance(actions[-1], Fetch)
+        actions = interp.load(parse_voice_twiml("<Response><Redirect>/again</Redirect></Response>"), None, 0)
+    assert actions == [Hangup()]
+
+
+def test_leg_end_stops_everything() -> None:
+    interp, _ = start("<Response><Pause length='5'/><Say>never</Say></Response>")
+    assert interp.on_event(Ended(EndReason.HANGUP_REMOTE), 1.0) == []
+    assert interp.finished and interp.deadline is None
+    assert interp.tick(10.0) == [] and interp.on_event(DigitReceived("1"), 10.0) == []
+    assert interp.load(parse_voice_twiml("<Response><Say>x</Say></Response>"), None, 11) == []
+
+
+def test_fetch_failure_hangs_up() -> None:
+    interp = Interpreter(URL, answered=True)
+    assert interp.fetch_failed(0.0) == [Hangup()]
+    assert interp.finished
