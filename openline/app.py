@@ -46,6 +46,7 @@ from openline.api.v2010 import applications as applications_api
 from openline.api.v2010 import calls as calls_api
 from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
+from openline.api.v2010 import recordings as recordings_api
 from openline.config import SANDBOX_CARRIER, Settings
 from openline.console import ConsoleServices, console_app
 from openline.core.clock import Clock, OffsetClock, SystemClock
@@ -78,6 +79,7 @@ from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.metrics import Metrics
 from openline.services.numbers import ApplicationService, PhoneNumberService
 from openline.services.queue import Wakeup
+from openline.services.recordings import RecordingService
 from openline.services.routing import Router as MessageRouter
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
@@ -126,7 +128,7 @@ from openline.storage.repositories.messaging import (
     WebhookAttemptRepository,
 )
 from openline.storage.repositories.verify import VerifyRepositories
-from openline.storage.repositories.voice import CallRepository, HandsetVoiceRepository
+from openline.storage.repositories.voice import CallRepository, HandsetVoiceRepository, RecordingRepository
 from openline.transports.address_guard import outbound_transport
 from openline.transports.smpp import SmppClient
 from openline.transports.smtp_client import SmtpDelivery
@@ -420,14 +422,15 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     phones = SandboxVoice(db, clock, blobs, HandsetVoiceRepository(), http)
     dialers = RoutingDialer([phones] if settings.sandbox.enabled else [])
     voice.dialer = dialers
+    recordings = RecordingService(db, clock, wakeup, blobs, RecordingRepository(), CallRepository(), urls)
     voice.sessions = CallSessions(Speech(settings.data_dir / "tts-cache", settings.voice.tts_command), caller,
-                                  alerts, http, settings.voice.max_call_seconds)
+                                  alerts, http, settings.voice.max_call_seconds, recordings)
     pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial}, wakeup, concurrency=64, **pool_options))
     runs_workers = settings.role in ("worker", "all")
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
                 *phone_numbers_api.operations(services), *messages_api.operations(services, messaging),
-                *calls_api.operations(services, voice)],
+                *calls_api.operations(services, voice), *recordings_api.operations(services, recordings)],
         "messaging": messaging_v1.operations(services, admin),
         "monitor": monitor_v1.operations(services, alerts),
         "accounts": accounts_v1.operations(services),
@@ -477,6 +480,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         for name in PRODUCTS
     }
     products["api"].routes.append(messages_api.media_content_route(services, messaging))
+    products["api"].routes.append(recordings_api.media_route(services, recordings))
     products[SENDGRID] = Router(routes=sendgrid_framework.build_sendgrid_routes(sendgrid_operations, email_keys,
                                                                                 authenticator),
                                 default=sendgrid_framework.not_found)

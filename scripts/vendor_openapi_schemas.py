@@ -26,6 +26,8 @@ WANTED = {
     "message": ("twilio_api_v2010.json", "api.v2010.account.message"),
     "media": ("twilio_api_v2010.json", "api.v2010.account.message.media"),
     "call": ("twilio_api_v2010.json", "api.v2010.account.call"),
+    "recording": ("twilio_api_v2010.json", "api.v2010.account.recording"),
+    "call_recording": ("twilio_api_v2010.json", "api.v2010.account.call.call_recording"),
     "messaging_service": ("twilio_messaging_v1.json", "messaging.v1.service"),
     "messaging_service_phone_number": ("twilio_messaging_v1.json", "messaging.v1.service.phone_number"),
     "messaging_service_alpha_sender": ("twilio_messaging_v1.json", "messaging.v1.service.alpha_sender"),

@@ -74,6 +74,24 @@ class Fetch:
 
 
 @dataclass(frozen=True, slots=True)
+class PlayBeep:
+    token: int
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    """Finish the <Record> tape; answer with :meth:`Interpreter.recorded` (not after a hangup)."""
+
+    trim: bool
+    hangup: bool  # the caller hung up: store the recording, nothing more runs
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     pass
 
@@ -88,7 +106,8 @@ class Reject:
     reason: str  # busy | rejected
 
 
-Action = Speak | PlayAudio | SendDigits | StopPlayback | Fetch | Answer | Hangup | Reject
+Action = (Speak | PlayAudio | SendDigits | StopPlayback | Fetch | Answer | Hangup | Reject | PlayBeep
+          | StartRecording | StopRecording)
 
 
 class _State(Enum):
@@ -96,6 +115,9 @@ class _State(Enum):
     PLAYING = "playing"  # waiting for PlaybackFinished(token)
     PAUSING = "pausing"  # waiting for the deadline
     FETCHING = "fetching"  # waiting for load / fetch_failed
+    BEEPING = "beeping"  # <Record playBeep>: waiting for the beep to finish
+    RECORDING = "recording"  # <Record>: until finishOnKey, silence, maxLength or hangup
+    SAVING = "saving"  # waiting for recorded()
     DONE = "done"
 
 
@@ -118,6 +140,16 @@ class Interpreter:
         # The running prompt's loops left.
         self._loops_left = 0
         self._prompt: Prompt | None = None
+        # The running <Record>: when it started, when speech was last heard, the key that ended it.
+        self._record: RecordVerb | None = None
+        self._record_started = 0.0
+        self._last_voice = 0.0
+        self._record_key = ""
+
+    @property
+    def current_record(self) -> RecordVerb | None:
+        """The <Record> being recorded or saved (its recordingStatusCallback is the service's to send)."""
+        return self._record
 
     @property
     def finished(self) -> bool:
@@ -144,22 +176,55 @@ class Interpreter:
         if self._state is _State.DONE:
             return []
         if isinstance(event, Ended):
+            recording = self._state is _State.RECORDING and self._record is not None
+            trim = self._record.trim if self._record is not None else False
             self._state = _State.DONE
             self.deadline = None
-            return []
+            return [StopRecording(trim, hangup=True)] if recording else []
         if isinstance(event, PlaybackFinished):
             if self._state is _State.PLAYING and event.token == self._waiting_token:
                 self._state = _State.IDLE
                 return self._run(now)
+            if self._state is _State.BEEPING and event.token == self._waiting_token:
+                return self._start_recording(now)
+            return []
+        if isinstance(event, DigitReceived) and self._state is _State.RECORDING and self._record is not None:
+            if event.digit in self._record.finish_on_key:
+                self._record_key = event.digit
+                return self._stop_recording()
             return []
         if isinstance(event, DigitReceived) and self._gather is not None:
             return self._digit(event.digit, now)
         return []  # digits outside <Gather> are not collected (as on Twilio)
 
+    def voice_activity(self, now: float) -> list[Action]:
+        """Speech was heard during a <Record>: its silence timeout starts again."""
+        if self._state is _State.RECORDING and self._record is not None:
+            self._last_voice = now
+            self._arm_record_deadline()
+        return []
+
+    def recorded(self, recording_sid: str, recording_url: str, duration: int, now: float) -> list[Action]:
+        """The <Record> tape is stored: post it to ``action``, or go on when it held nothing."""
+        record = self._record
+        if self._state is not _State.SAVING or record is None:
+            return []
+        self._record = None
+        if duration <= 0:
+            # Twilio: an empty recording (silence only) does not request the action URL.
+            self._state = _State.IDLE
+            return self._run(now)
+        self._fetches = 0
+        params = (("RecordingUrl", recording_url), ("RecordingDuration", str(duration)),
+                  ("RecordingSid", recording_sid), ("Digits", self._record_key))
+        return self._fetch(record.action or self._url or "", record.method, params)
+
     def tick(self, now: float) -> list[Action]:
         if self.deadline is None or now < self.deadline or self._state is _State.DONE:
             return []
         self.deadline = None
+        if self._state is _State.RECORDING:
+            return self._stop_recording()
         if self._state is _State.PAUSING:
             self._state = _State.IDLE
             return self._run(now)
@@ -216,9 +281,35 @@ class Interpreter:
             return self._fetch(verb.url, verb.method, ())
         if isinstance(verb, HangupVerb):
             return self._finish(Hangup())
-        if isinstance(verb, RecordVerb):  # pragma: no cover - refused before a document is loaded
-            return self._finish(Hangup())
+        if isinstance(verb, RecordVerb):
+            self._record = verb
+            self._record_key = ""
+            if verb.play_beep:
+                self._state = _State.BEEPING
+                return [PlayBeep(self._next_token())]
+            return self._start_recording(now)
         return []  # pragma: no cover - VoiceVerb is exhaustive
+
+    def _start_recording(self, now: float) -> list[Action]:
+        self._state = _State.RECORDING
+        self._record_started = self._last_voice = now
+        self._arm_record_deadline()
+        return [StartRecording()]
+
+    def _arm_record_deadline(self) -> None:
+        record = self._record
+        assert record is not None
+        deadline = self._record_started + record.max_length
+        if record.timeout > 0:  # timeout="0" waits for the key or maxLength only
+            deadline = min(deadline, self._last_voice + record.timeout)
+        self.deadline = deadline
+
+    def _stop_recording(self) -> list[Action]:
+        record = self._record
+        assert record is not None
+        self._state = _State.SAVING
+        self.deadline = None
+        return [StopRecording(record.trim, hangup=False)]
 
     def _begin_prompt(self, prompt: Prompt) -> None:
         self._prompt = prompt

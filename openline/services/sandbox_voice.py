@@ -17,9 +17,8 @@ from typing import Any
 
 import httpx
 
-from openline.codecs.media.resample import resample
 from openline.codecs.media.tones import silence
-from openline.codecs.media.wav import WavError, read_wav, write_wav
+from openline.codecs.media.wav import write_wav
 from openline.core.call_legs import (
     FRAME_BYTES,
     Answered,
@@ -39,6 +38,7 @@ from openline.core.calls import Call
 from openline.core.clock import Clock
 from openline.core.errors import TwilioError
 from openline.core.numbering import parse_e164
+from openline.services.audio_files import AudioError, decode_to_pcm
 from openline.storage.blobs import BlobStore
 from openline.storage.database import Database
 from openline.storage.repositories.voice import HandsetBehavior, HandsetCall, HandsetVoiceRepository
@@ -149,11 +149,8 @@ class SandboxLeg(CallLeg):
         await self._media()
 
     async def _media(self) -> None:
-        """Listen in real time and press the behaviour's digits; send the PlayUrl audio."""
-        if self._digits:
-            self._start(self._press(self._digits))
-        if self._play_url:
-            self._start(self._speak_into(self._play_url))
+        """Listen in real time; press the behaviour's digits, then send the PlayUrl audio."""
+        self._start(self._act())
         next_at = self._loop.time()
         while not self._ended:
             frame = b""
@@ -175,6 +172,14 @@ class SandboxLeg(CallLeg):
             next_at += FRAME_SECONDS
             await asyncio.sleep(max(0.0, next_at - self._loop.time()))
 
+    async def _act(self) -> None:
+        # Digits first, so that "wwww" in Digits also delays the audio (say, until after a beep).
+        pcm = await self._network.fetch_audio(self._play_url) if self._play_url else b""
+        if self._digits:
+            await self._press(self._digits)
+        if pcm:
+            await self._speak_into(pcm)
+
     async def _press(self, digits: str) -> None:
         for key in digits:
             if self._ended:
@@ -186,15 +191,16 @@ class SandboxLeg(CallLeg):
             self._emit(DigitReceived(key))
             await asyncio.sleep(DIGIT_GAP_SECONDS)
 
-    async def _speak_into(self, url: str) -> None:
-        pcm = await self._network.fetch_audio(url)
+    async def _speak_into(self, pcm: bytes) -> None:
+        next_at = self._loop.time()
         for start in range(0, len(pcm), FRAME_BYTES):
             if self._ended:
                 return
             sink = self._sink
             if sink is not None:
                 sink(pcm[start:start + FRAME_BYTES].ljust(FRAME_BYTES, b"\0"))
-            await asyncio.sleep(FRAME_SECONDS)
+            next_at += FRAME_SECONDS
+            await asyncio.sleep(max(0.0, next_at - self._loop.time()))
 
     def _emit(self, event: LegEvent) -> None:
         listener = self._listener
@@ -288,12 +294,11 @@ class SandboxVoice:
             response = await self._http.get(url)
             response.raise_for_status()
             if len(response.content) > MAX_PLAY_BYTES:
-                raise WavError("audio file too large")
-            audio = read_wav(response.content)
-        except (httpx.HTTPError, WavError) as exc:
+                raise AudioError("audio file too large")
+            return await decode_to_pcm(response.content, response.headers.get("content-type"))
+        except (httpx.HTTPError, AudioError) as exc:
             log.info("sandbox handset: PlayUrl %s cannot be played: %s", url, exc)
             return silence(500)
-        return audio.pcm if audio.rate == 8000 else await asyncio.to_thread(resample, audio.pcm, audio.rate, 8000)
 
     # --- a handset calls an Openline number ---------------------------------------------------
 

@@ -14,13 +14,13 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urljoin
 
 import httpx
 
-from openline.codecs.media.resample import resample
-from openline.codecs.media.wav import WavError, read_wav
+from openline.codecs.media.tones import beep
 from openline.codecs.twiml import TwimlError
-from openline.codecs.twiml.voice import HangupVerb, RecordVerb, SayVerb, VoiceResponse, parse_voice_twiml
+from openline.codecs.twiml.voice import HangupVerb, SayVerb, VoiceResponse, parse_voice_twiml
 from openline.core.call_legs import (
     Answered,
     CallLeg,
@@ -39,14 +39,20 @@ from openline.core.twiml_interpreter import (
     Hangup,
     Interpreter,
     PlayAudio,
+    PlayBeep,
     Reject,
     SendDigits,
     Speak,
+    StartRecording,
     StopPlayback,
+    StopRecording,
 )
 from openline.services.alerts import AlertService
+from openline.services.audio_files import AudioError, decode_to_pcm
+from openline.services.recordings import RecordingService, StatusTarget
 from openline.services.speech import Speech, SpeechError
 from openline.services.voice import LiveCall, SessionFactory, VoiceService, voice_params
+from openline.services.voice_recording import Tape, is_voiced
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
 from openline.storage.database import Conn
 
@@ -80,13 +86,26 @@ class _End:
     pass
 
 
-_Item = LegEvent | _Tick | _Redirect | _End
+@dataclass(frozen=True, slots=True)
+class _Voice:
+    """Speech heard while a <Record> runs."""
+
+
+_Item = LegEvent | _Tick | _Redirect | _End | _Voice
+VOICE_NOTICE_SECONDS = 0.2  # speech is reported to the interpreter at most this often (silence timeouts are seconds)
 
 
 class CallSession(LiveCall):
     def __init__(self, service: VoiceService, call: Call, leg: CallLeg, speech: Speech, caller: WebhookCaller,
-                 alerts: AlertService, http: httpx.AsyncClient, max_seconds: int) -> None:
+                 alerts: AlertService, http: httpx.AsyncClient, max_seconds: int,
+                 recordings: RecordingService) -> None:
         self._service = service
+        self._recordings = recordings
+        # The <Record> verb's tape (what the caller says) and the whole call's (Record=true, both ways).
+        self._record_tape: Tape | None = None
+        self._call_tape: Tape | None = None
+        self._last_voice_notice = 0.0
+        self._played: dict[str, bytes] = {}
         self.call = call
         self._leg = leg
         self._speech = speech
@@ -126,6 +145,14 @@ class CallSession(LiveCall):
                     self._leg.hangup()
         finally:
             limit.cancel()
+            self._leg.set_audio_sink(None)
+            if self._record_tape is not None:  # the caller hung up during <Record>: keep what was said
+                record = self._interpreter.current_record
+                await self._save_record(StopRecording(record.trim if record else True, hangup=True))
+            if self._call_tape is not None:
+                tape, self._call_tape = self._call_tape, None
+                pcm = await asyncio.to_thread(tape.render, self._loop.time())
+                await self._recordings.store(self.call, pcm, "OutboundAPI", self._loop.time() - tape.started, None)
             if self._timer is not None:
                 self._timer.cancel()
             self._service.ended(self.call.sid)
@@ -141,6 +168,9 @@ class CallSession(LiveCall):
             self._answered = True
             if self.call.status is not CallStatus.IN_PROGRESS:
                 self.call = await self._service.transaction_step(self.call, CallStatus.IN_PROGRESS)
+            if self.call.record:
+                self._call_tape = Tape(now)
+                self._leg.set_audio_sink(self._heard)
             if self.call.direction.value != "inbound":
                 if self.call.send_digits:
                     self._leg.send_digits(self.call.send_digits)
@@ -164,6 +194,9 @@ class CallSession(LiveCall):
             return False
         if isinstance(item, _Tick):
             await self._execute(self._interpreter.tick(now))
+            return False
+        if isinstance(item, _Voice):
+            await self._execute(self._interpreter.voice_activity(now))
             return False
         if isinstance(item, DigitReceived | PlaybackFinished):
             await self._execute(self._interpreter.on_event(item, now))
@@ -202,6 +235,15 @@ class CallSession(LiveCall):
                 self._leg.send_digits(action.digits)
             elif isinstance(action, StopPlayback):
                 self._leg.stop_playback()
+                if self._call_tape is not None:
+                    self._call_tape.cut("played", self._loop.time())
+            elif isinstance(action, PlayBeep):
+                self._send(beep(), action.token)
+            elif isinstance(action, StartRecording):
+                self._record_tape = Tape(self._loop.time())
+                self._leg.set_audio_sink(self._heard)
+            elif isinstance(action, StopRecording):
+                pending += await self._save_record(action)
             elif isinstance(action, Answer):
                 self._leg.answer()
             elif isinstance(action, Hangup):
@@ -229,24 +271,65 @@ class CallSession(LiveCall):
         caption: Callable[[str], None] | None = getattr(self._leg, "caption", None)
         if caption is not None:
             caption(action.text)
-        self._leg.play(pcm, action.token)
+        self._send(pcm, action.token)
+
+    def _send(self, pcm: bytes, token: int) -> None:
+        if self._call_tape is not None:
+            self._call_tape.add("played", self._loop.time(), pcm)
+        self._leg.play(pcm, token)
+
+    def _heard(self, frame: bytes) -> None:
+        """The leg's audio sink: what the far end says, onto the tapes that are running."""
+        now = self._loop.time()
+        if self._call_tape is not None:
+            self._call_tape.add("heard", now, frame)
+        if self._record_tape is not None:
+            self._record_tape.add("heard", now, frame, detect_voice=True)
+            if now - self._last_voice_notice >= VOICE_NOTICE_SECONDS and is_voiced(frame):
+                self._last_voice_notice = now
+                self._queue.put_nowait(_Voice())
+
+    async def _save_record(self, action: StopRecording) -> list[Action]:
+        tape, self._record_tape = self._record_tape, None
+        if self._call_tape is None:
+            self._leg.set_audio_sink(None)
+        if tape is None:
+            return []
+        record = self._interpreter_record()
+        pcm = await asyncio.to_thread(tape.render, self._loop.time(), trim=action.trim)
+        if not pcm:
+            return [] if action.hangup else self._interpreter.recorded("", "", 0, self._loop.time())
+        callback = StatusTarget(record[0], record[1]) if record[0] else None
+        stored = await self._recordings.store(self.call, pcm, "RecordVerb", self._loop.time() - tape.started,
+                                              callback)
+        if action.hangup:
+            return []
+        return self._interpreter.recorded(stored.sid, self._recordings.url_for_app(stored), stored.duration,
+                                          self._loop.time())
+
+    def _interpreter_record(self) -> tuple[str | None, str]:
+        record = self._interpreter.current_record
+        if record is None or not record.recording_status_callback:
+            return None, "POST"
+        return urljoin(self.call.url or "", record.recording_status_callback), record.recording_status_callback_method
 
     async def _play(self, action: PlayAudio) -> None:
-        pcm = b""
-        try:
-            async with self._http.stream("GET", action.url) as response:
-                response.raise_for_status()
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > MAX_PLAY_BYTES:
-                        raise WavError("audio file too large")
-            audio = read_wav(bytes(body))
-            pcm = audio.pcm if audio.rate == 8000 else await asyncio.to_thread(resample, audio.pcm, audio.rate, 8000)
-        except (httpx.HTTPError, WavError) as exc:
-            # Twilio skips a <Play> it cannot fetch or decode and records warning 13227.
-            await self._alert(13227, f"<Play> {action.url} could not be played: {exc}", action.url)
-        self._leg.play(pcm, action.token)
+        pcm = self._played.get(action.url, b"")
+        if action.url not in self._played:
+            try:
+                async with self._http.stream("GET", action.url) as response:
+                    response.raise_for_status()
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_PLAY_BYTES:
+                            raise AudioError("audio file too large")
+                pcm = await decode_to_pcm(bytes(body), response.headers.get("content-type"))
+                self._played = {action.url: pcm}  # loop="n" fetches once
+            except (httpx.HTTPError, AudioError) as exc:
+                # Twilio skips a <Play> it cannot fetch or decode and records warning 13227.
+                await self._alert(13227, f"<Play> {action.url} could not be played: {exc}", action.url)
+        self._send(pcm, action.token)
 
     async def _fetch(self, action: Fetch) -> list[Action]:
         params = tuple(voice_params(self.call)) + action.params
@@ -300,17 +383,13 @@ class CallSession(LiveCall):
 
 
 def _parse(document: bytes | str) -> VoiceResponse:
-    response = parse_voice_twiml(document)
-    for verb in response.verbs:
-        if isinstance(verb, RecordVerb):
-            # Openline does not run <Record> yet: say so as Twilio does for a verb it cannot run.
-            raise TwimlError("<Record> is not supported by this Openline")
-    return response
+    return parse_voice_twiml(document)
 
 
 class CallSessions(SessionFactory):
     def __init__(self, speech: Speech, caller: WebhookCaller, alerts: AlertService, http: httpx.AsyncClient,
-                 max_seconds: int) -> None:
+                 max_seconds: int, recordings: RecordingService) -> None:
+        self._recordings = recordings
         self._speech = speech
         self._caller = caller
         self._alerts = alerts
@@ -319,4 +398,4 @@ class CallSessions(SessionFactory):
 
     def create(self, service: VoiceService, call: Call, leg: CallLeg) -> LiveCall:
         return CallSession(service, call, leg, self._speech, self._caller, self._alerts, self._http,
-                           self._max_seconds)
+                           self._max_seconds, self._recordings)

@@ -208,3 +208,82 @@ def test_calls_api_errors(client: Client, number: str, app: WebhookReceiver) -> 
         assert rest_error(lambda kwargs=kwargs: client.calls.create(**kwargs)) == (400, code), kwargs
     assert rest_error(lambda: client.calls("CA" + "0" * 32).fetch()) == (404, 20404)
     assert client.calls.list(to="+15558670009") == []
+
+
+def tone_wav(seconds: float, rate: int = 16000) -> bytes:
+    import math
+    import struct
+    samples = b"".join(struct.pack("<h", int(9000 * math.sin(2 * math.pi * 440 * i / rate)))
+                       for i in range(int(seconds * rate)))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples)
+    return out.getvalue()
+
+
+def peak(wav_bytes: bytes) -> int:
+    with wave.open(io.BytesIO(wav_bytes)) as w:
+        frames = w.readframes(w.getnframes())
+    return max((abs(int.from_bytes(frames[i:i + 2], "little", signed=True)) for i in range(0, len(frames), 2)),
+               default=0)
+
+
+def test_record_verb_recordings_resource_and_media(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                                   number: str) -> None:
+    handset = "+15558670006"
+    app.on("/audio/hello.wav", (200, "audio/wav", tone_wav(1.5)))
+    # The handset waits 3 s (past the prompt and the beep), then speaks 1.5 s of tone, then is silent.
+    sandbox(server, "POST", f"/Handsets/{handset}/Behavior", Answer="answer", Digits="w" * 6,
+            PlayUrl=app.url("/audio/hello.wav"))
+    prompt = VoiceResponse()
+    prompt.say("Leave a message.")
+    prompt.record(max_length=20, timeout=2, action="/voice/recorded",
+                  recording_status_callback="/voice/recording-status")
+    app.on("/voice/record", twiml(str(prompt)))
+    app.on("/voice/recorded", twiml("<Response><Say>Thanks.</Say><Hangup/></Response>"))
+    app.on("/voice/recording-status", (204, "text/plain", b""))
+    call = client.calls.create(to=handset, from_=number, url=app.url("/voice/record"))
+    wait_for(lambda: client.calls(call.sid).fetch().status == "completed", timeout=40)
+
+    action = app.wait("/voice/recorded")[0]
+    assert action.signature_valid and action.get("CallSid") == call.sid
+    recording_sid = action.get("RecordingSid") or ""
+    assert recording_sid.startswith("RE") and int(action.get("RecordingDuration") or 0) >= 1
+    recording_url = action.get("RecordingUrl") or ""
+    assert recording_url.endswith(f"/Recordings/{recording_sid}")
+    status = app.wait("/voice/recording-status")[0]
+    assert status.signature_valid and status.get("RecordingStatus") == "completed"
+    assert status.get("RecordingSid") == recording_sid and status.get("RecordingSource") == "RecordVerb"
+
+    listed = client.recordings.list(call_sid=call.sid)
+    assert [r.sid for r in listed] == [recording_sid] and listed[0].source == "RecordVerb"
+    assert [r.sid for r in client.calls(call.sid).recordings.list()] == [recording_sid]
+    assert client.calls(call.sid).recordings(recording_sid).fetch().call_sid == call.sid
+    fetched = client.recordings(recording_sid).fetch()
+    assert int(fetched.duration) >= 1 and fetched.status == "completed"
+
+    wav = httpx.get(recording_url + ".wav")  # no credentials: the account does not ask for them
+    assert wav.status_code == 200 and wav.content.startswith(b"RIFF") and peak(wav.content) > 3000
+    assert httpx.get(recording_url).content == wav.content  # the bare URL is the WAV too, as on Twilio
+    mp3 = httpx.get(recording_url + ".mp3")
+    assert mp3.status_code == 200 and mp3.headers["content-type"] == "audio/mpeg" and len(mp3.content) > 500
+    assert mp3.content[:3] == b"ID3" or mp3.content[0] == 0xFF
+
+    client.recordings(recording_sid).delete()
+    assert httpx.get(recording_url + ".wav").status_code == 404
+    assert rest_error(lambda: client.recordings(recording_sid).fetch()) == (404, 20404)
+
+
+def test_record_true_records_the_whole_call(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                            number: str) -> None:
+    app.on("/voice/short", twiml("<Response><Say>This call is recorded.</Say></Response>"))
+    call = client.calls.create(to="+15558670007", from_=number, url=app.url("/voice/short"), record=True)
+    wait_for(lambda: client.calls(call.sid).fetch().status == "completed", timeout=30)
+    listed = wait_for(lambda: client.recordings.list(call_sid=call.sid))
+    assert listed[0].source == "OutboundAPI"  # type: ignore[index]
+    media = httpx.get(f"{server.url}/2010-04-01/Accounts/{call.account_sid}/Recordings/"
+                      f"{listed[0].sid}.wav")  # type: ignore[index]
+    assert media.status_code == 200 and peak(media.content) > 1000
