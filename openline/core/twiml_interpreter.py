@@ -12,7 +12,10 @@ Twilio semantics kept here: verbs run in document order; the end of a document h
 inbound call is answered by the first verb that is not <Reject>; <Gather> prompts are cut by the
 first digit (barge-in), digits end on ``finishOnKey``, ``numDigits`` or ``timeout`` seconds
 without a digit, and are posted to ``action`` (the current document's URL when absent); a
-<Gather> that collected nothing falls through to the next verb unless ``actionOnEmptyResult``.
+<Gather> that collected nothing falls through to the next verb unless ``actionOnEmptyResult``;
+<Record> beeps, records until ``finishOnKey``, ``timeout`` seconds of silence (speech is reported
+with :meth:`voice_activity`) or ``maxLength``, and posts RecordingUrl/RecordingDuration/Digits to
+``action`` (an empty recording goes on to the next verb instead).
 """
 
 from __future__ import annotations

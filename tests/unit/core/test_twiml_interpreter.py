@@ -11,10 +11,13 @@ from openline.core.twiml_interpreter import (
     Hangup,
     Interpreter,
     PlayAudio,
+    PlayBeep,
     Reject,
     SendDigits,
     Speak,
+    StartRecording,
     StopPlayback,
+    StopRecording,
 )
 
 URL = "https://app.example/voice"
@@ -78,6 +81,7 @@ def test_gather_num_digits_and_default_action_is_the_document() -> None:
 
 def test_gather_timeout_without_input_falls_through_or_posts_empty() -> None:
     interp, actions = start("<Response><Gather timeout='2'><Say>Q</Say></Gather><Say>Bye</Say></Response>")
+    assert actions == [Speak("Q", None, None, 1)]
     assert interp.on_event(PlaybackFinished(1), 1.0) == [] and interp.deadline == 3.0
     assert interp.tick(3.0) == [Speak("Bye", None, None, 2)]
     interp, _ = start("<Response><Gather timeout='2' actionOnEmptyResult='true' action='/x'/></Response>")
@@ -93,6 +97,7 @@ def test_gather_timeout_after_some_digits_posts_them() -> None:
 
 def test_digits_outside_gather_are_ignored_and_redirect_fetches() -> None:
     interp, actions = start("<Response><Say>a</Say><Redirect method='GET'>next</Redirect></Response>")
+    assert actions == [Speak("a", None, None, 1)]
     assert interp.on_event(DigitReceived("1"), 0.5) == []
     assert interp.on_event(PlaybackFinished(1), 1.0) == [Fetch("https://app.example/next", "GET", ())]
     # The new document replaces the rest of the old one, relative to its own URL.
@@ -119,4 +124,38 @@ def test_leg_end_stops_everything() -> None:
 def test_fetch_failure_hangs_up() -> None:
     interp = Interpreter(URL, answered=True)
     assert interp.fetch_failed(0.0) == [Hangup()]
+    assert interp.finished
+
+
+def test_record_beeps_then_stops_on_silence_and_posts_the_recording() -> None:
+    interp, actions = start("<Response><Record timeout='3' maxLength='60' action='/saved'/><Say>after</Say>"
+                            "</Response>")
+    assert actions == [PlayBeep(1)]
+    assert interp.on_event(PlaybackFinished(1), 1.0) == [StartRecording()]
+    assert interp.deadline == 4.0  # three seconds of silence
+    assert interp.voice_activity(2.5) == [] and interp.deadline == 5.5
+    assert interp.on_event(DigitReceived("x"), 3.0) == []  # not a finish key
+    assert interp.tick(5.5) == [StopRecording(trim=True, hangup=False)]
+    assert interp.recorded("RE1", "https://o.example/RE1", 2, 6.0) == [Fetch(
+        "https://app.example/saved", "POST",
+        (("RecordingUrl", "https://o.example/RE1"), ("RecordingDuration", "2"), ("RecordingSid", "RE1"),
+         ("Digits", "")))]
+
+
+def test_record_finish_key_max_length_and_empty_recordings() -> None:
+    interp, actions = start("<Response><Record playBeep='false' finishOnKey='#' timeout='0' maxLength='10' "
+                            "trim='do-not-trim'/><Say>next</Say></Response>")
+    assert actions == [StartRecording()] and interp.deadline == 10.0  # timeout 0: no silence limit
+    assert interp.on_event(DigitReceived("#"), 2.0) == [StopRecording(trim=False, hangup=False)]
+    # Nothing was said: Twilio skips the action and goes on.
+    assert interp.recorded("", "", 0, 2.1) == [Speak("next", None, None, 1)]
+    interp, _ = start("<Response><Record playBeep='false' maxLength='5'/></Response>")
+    assert interp.tick(5.0) == [StopRecording(trim=True, hangup=False)]
+    assert interp.recorded("RE2", "u", 5, 5.1) == [Fetch(URL, "POST", (
+        ("RecordingUrl", "u"), ("RecordingDuration", "5"), ("RecordingSid", "RE2"), ("Digits", "")))]
+
+
+def test_hangup_during_record_keeps_the_recording() -> None:
+    interp, _ = start("<Response><Record playBeep='false'/></Response>")
+    assert interp.on_event(Ended(EndReason.HANGUP_REMOTE), 3.0) == [StopRecording(trim=True, hangup=True)]
     assert interp.finished
