@@ -34,6 +34,7 @@ MAX_ADVANCE_SECONDS = 400 * 24 * 3600  # more than any validity or schedule wind
 
 
 MAX_ANSWER_AFTER = 600  # seconds; Twilio's longest Timeout
+MAX_CALL_SECONDS = 14_400  # Twilio's longest call
 
 
 def operations(s: ApiServices, handsets: Handsets, clock: OffsetClock | None, wakeup: Wakeup,
@@ -95,6 +96,15 @@ def operations(s: ApiServices, handsets: Handsets, clock: OffsetClock | None, wa
     return ops
 
 
+def _hangup_after(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    seconds = integer("HangupAfter", raw)
+    if not 0 <= seconds <= MAX_CALL_SECONDS:
+        raise TwilioError(20001, f"HangupAfter must be between 0 and {MAX_CALL_SECONDS} seconds")
+    return seconds
+
+
 def _voice_operations(s: ApiServices, voice: VoiceService, phones: SandboxVoice) -> list[Operation]:
     async def behavior(call: Call) -> Any:
         who = principal(call)
@@ -107,10 +117,12 @@ def _voice_operations(s: ApiServices, voice: VoiceService, phones: SandboxVoice)
         if not 0 <= after <= MAX_ANSWER_AFTER:
             raise TwilioError(20001, f"AnswerAfter must be between 0 and {MAX_ANSWER_AFTER} seconds")
         play_url = url("PlayUrl", form.get("PlayUrl") or "")
-        chosen = HandsetBehavior(answer, after, check_digits(form.get("Digits")), play_url)
+        chosen = HandsetBehavior(answer, after, check_digits(form.get("Digits")), play_url,
+                                 _hangup_after(form.get("HangupAfter")))
         await phones.set_behavior(who.account.sid, address, chosen)
         return json_response({"address": address, "answer": chosen.answer, "answer_after": chosen.answer_after,
-                              "digits": chosen.digits, "play_url": chosen.play_url})
+                              "digits": chosen.digits, "play_url": chosen.play_url,
+                              "hangup_after": chosen.hangup_after})
 
     async def place(call: Call) -> Any:
         who = principal(call)
@@ -123,7 +135,8 @@ def _voice_operations(s: ApiServices, voice: VoiceService, phones: SandboxVoice)
             raise TwilioError(21201, "To (an Openline number) is required")
         play_url = url("PlayUrl", form.get("PlayUrl") or "")
         accounts = await s.accounts.visible_sids(who)
-        leg = phones.incoming_leg(handset_address(from_), who.account.sid, check_digits(form.get("Digits")), play_url)
+        leg = phones.incoming_leg(handset_address(from_), who.account.sid, check_digits(form.get("Digits")), play_url,
+                                  _hangup_after(form.get("HangupAfter")))
         parsed = parse_e164(to)
         placed = await voice.accept_incoming(make_incoming(leg, parsed.e164 if parsed else to,
                                                            handset_address(from_)), accounts)
@@ -172,10 +185,10 @@ def _voice_operations(s: ApiServices, voice: VoiceService, phones: SandboxVoice)
     return [
         Operation("POST", "/sandbox/v1/Handsets/{address}/Behavior", behavior, "UpdateHandsetBehavior",
                   "How a simulated handset answers its next calls",
-                  parameters=("Answer", "AnswerAfter", "Digits", "PlayUrl"), tags=tags),
+                  parameters=("Answer", "AnswerAfter", "Digits", "PlayUrl", "HangupAfter"), tags=tags),
         Operation("POST", "/sandbox/v1/Calls", place, "CreateSandboxCall",
                   "A simulated handset calls an Openline number", 201, "call",
-                  parameters=("From", "To", "Digits", "PlayUrl"), tags=tags),
+                  parameters=("From", "To", "Digits", "PlayUrl", "HangupAfter"), tags=tags),
         Operation("GET", "/sandbox/v1/Handsets/{address}/Calls", calls, "ListHandsetCall",
                   "Calls a simulated handset took part in, newest first", parameters=("PageSize", "Page"), tags=tags),
         Operation("GET", "/sandbox/v1/Handsets/{address}/Calls/{sid}.wav", heard, "FetchHandsetCallAudio",

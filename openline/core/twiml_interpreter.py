@@ -25,6 +25,7 @@ from enum import Enum
 from urllib.parse import urljoin
 
 from openline.codecs.twiml.voice import (
+    DialVerb,
     GatherVerb,
     HangupVerb,
     PauseVerb,
@@ -95,6 +96,21 @@ class StopRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class Dial:
+    """Ring the verb's targets and bridge the first to answer; answer with :meth:`Interpreter.dial_finished`."""
+
+    verb: DialVerb
+
+
+@dataclass(frozen=True, slots=True)
+class DialOutcome:
+    status: str  # DialCallStatus: completed | answered | busy | no-answer | failed | canceled
+    call_sid: str | None  # the child call that answered (or the last one tried)
+    duration: int  # seconds the bridge lasted
+    recording: tuple[str, str, int] | None = None  # (RecordingSid, RecordingUrl, RecordingDuration)
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     pass
 
@@ -110,7 +126,7 @@ class Reject:
 
 
 Action = (Speak | PlayAudio | SendDigits | StopPlayback | Fetch | Answer | Hangup | Reject | PlayBeep
-          | StartRecording | StopRecording)
+          | StartRecording | StopRecording | Dial)
 
 
 class _State(Enum):
@@ -121,6 +137,7 @@ class _State(Enum):
     BEEPING = "beeping"  # <Record playBeep>: waiting for the beep to finish
     RECORDING = "recording"  # <Record>: until finishOnKey, silence, maxLength or hangup
     SAVING = "saving"  # waiting for recorded()
+    DIALING = "dialing"  # <Dial>: waiting for dial_finished()
     DONE = "done"
 
 
@@ -148,6 +165,7 @@ class Interpreter:
         self._record_started = 0.0
         self._last_voice = 0.0
         self._record_key = ""
+        self._dial: DialVerb | None = None
 
     @property
     def current_record(self) -> RecordVerb | None:
@@ -222,6 +240,24 @@ class Interpreter:
                   ("RecordingSid", recording_sid), ("Digits", self._record_key))
         return self._fetch(record.action or self._url or "", record.method, params)
 
+    def dial_finished(self, outcome: DialOutcome, now: float) -> list[Action]:
+        """The <Dial> is over: post DialCallStatus to ``action``, or go on with the next verb."""
+        dial = self._dial
+        if self._state is not _State.DIALING or dial is None:
+            return []
+        self._dial = None
+        if dial.action is None:
+            self._state = _State.IDLE
+            return self._run(now)
+        self._fetches = 0
+        params = [("DialCallStatus", outcome.status), ("DialCallDuration", str(outcome.duration))]
+        if outcome.call_sid:
+            params.append(("DialCallSid", outcome.call_sid))
+        if outcome.recording is not None:
+            sid, url, duration = outcome.recording
+            params += [("RecordingSid", sid), ("RecordingUrl", url), ("RecordingDuration", str(duration))]
+        return self._fetch(dial.action, dial.method, tuple(params))
+
     def tick(self, now: float) -> list[Action]:
         if self.deadline is None or now < self.deadline or self._state is _State.DONE:
             return []
@@ -280,6 +316,10 @@ class Interpreter:
             self._digits = ""
             self._prompts_done = False
             return []
+        if isinstance(verb, DialVerb):
+            self._dial = verb
+            self._state = _State.DIALING
+            return [Dial(verb)]
         if isinstance(verb, RedirectVerb):
             return self._fetch(verb.url, verb.method, ())
         if isinstance(verb, HangupVerb):

@@ -59,7 +59,8 @@ class SandboxLeg(CallLeg):
     """One handset on one call. Outbound: Openline dialed it. Inbound: it called an Openline number."""
 
     def __init__(self, network: SandboxVoice, handset: str, account_sid: str, call_sid: str | None, *,
-                 inbound: bool, digits: str | None, play_url: str | None, timeout_seconds: int = 60) -> None:
+                 inbound: bool, digits: str | None, play_url: str | None, timeout_seconds: int = 60,
+                 hangup_after: int | None = None) -> None:
         self._network = network
         self.handset = handset
         self.account_sid = account_sid
@@ -68,6 +69,7 @@ class SandboxLeg(CallLeg):
         self._digits = digits
         self._play_url = play_url
         self._timeout = timeout_seconds
+        self._hangup_after = hangup_after
         self._id = "sandbox-" + secrets.token_hex(6)
         self._listener: Callable[[LegEvent], None] | None = None
         self._queue: list[tuple[bytes, int]] = []  # (audio left, token)
@@ -129,6 +131,7 @@ class SandboxLeg(CallLeg):
         behavior = await self._network.behavior(self.account_sid, self.handset)
         self._digits = behavior.digits
         self._play_url = behavior.play_url
+        self._hangup_after = behavior.hangup_after
         if behavior.answer == "fail":
             self._end(EndReason.FAILED)
             return
@@ -151,6 +154,8 @@ class SandboxLeg(CallLeg):
     async def _media(self) -> None:
         """Listen in real time; press the behaviour's digits, then send the PlayUrl audio."""
         self._start(self._act())
+        if self._hangup_after is not None:
+            self._start(self._hang_up_later(self._hangup_after))
         next_at = self._loop.time()
         while not self._ended:
             frame = b""
@@ -179,6 +184,10 @@ class SandboxLeg(CallLeg):
             await self._press(self._digits)
         if pcm:
             await self._speak_into(pcm)
+
+    async def _hang_up_later(self, seconds: int) -> None:
+        await asyncio.sleep(seconds)
+        self._end(EndReason.HANGUP_REMOTE)
 
     async def _press(self, digits: str) -> None:
         for key in digits:
@@ -302,8 +311,10 @@ class SandboxVoice:
 
     # --- a handset calls an Openline number ---------------------------------------------------
 
-    def incoming_leg(self, from_: str, account_sid: str, digits: str | None, play_url: str | None) -> SandboxLeg:
-        return SandboxLeg(self, from_, account_sid, None, inbound=True, digits=digits, play_url=play_url)
+    def incoming_leg(self, from_: str, account_sid: str, digits: str | None, play_url: str | None,
+                     hangup_after: int | None = None) -> SandboxLeg:
+        return SandboxLeg(self, from_, account_sid, None, inbound=True, digits=digits, play_url=play_url,
+                          hangup_after=hangup_after)
 
     async def attach(self, leg: SandboxLeg, call: Call) -> None:
         leg.call_sid = call.sid

@@ -341,6 +341,24 @@ class VoiceService:
             return
         self._start_session(call, leg, answered=False)
 
+    # --- <Dial>: child calls -----------------------------------------------------------------
+
+    async def create_child(self, parent: Call, target: str, caller_id: str, timeout: int) -> Call:
+        """A <Dial>ed call: its own Call resource (outbound-dial) under the parent; not paced by CPS."""
+        now = self._clock.now()
+        parsed = parse_e164(target)
+        call = Call(
+            sid=new_sid(SidPrefix.CALL), account_sid=parent.account_sid, parent_call_sid=parent.sid,
+            direction=CallDirection.OUTBOUND_DIAL, from_addr=caller_id,
+            to_addr=parsed.e164 if parsed else target, status=CallStatus.QUEUED, start_time=None, end_time=None,
+            duration=None, answered_by=None, caller_name=None, phone_number_sid=None, url=None, method="POST",
+            twiml=None, fallback_url=None, fallback_method="POST", status_callback=None,
+            status_callback_method="POST", status_callback_events=CallbackEvent.COMPLETED.value, timeout=timeout,
+            record=False, send_digits=None, application_sid=None, dial_at=now, date_created=now, date_updated=now)
+        async with self._db.transaction() as conn:
+            await self._calls.insert(conn, call)
+        return call
+
     # --- inbound ----------------------------------------------------------------------------
 
     def incoming(self, call: IncomingCall) -> None:

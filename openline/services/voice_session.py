@@ -35,6 +35,8 @@ from openline.core.calls import Call, CallStatus, is_final, status_for_end
 from openline.core.twiml_interpreter import (
     Action,
     Answer,
+    Dial,
+    DialOutcome,
     Fetch,
     Hangup,
     Interpreter,
@@ -52,6 +54,7 @@ from openline.services.audio_files import AudioError, decode_to_pcm
 from openline.services.recordings import RecordingService, StatusTarget
 from openline.services.speech import Speech, SpeechError
 from openline.services.voice import LiveCall, SessionFactory, VoiceService, voice_params
+from openline.services.voice_dial import ChildEvent, DialAttempt, DialTimeLimit
 from openline.services.voice_recording import Tape, is_voiced
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
 from openline.storage.database import Conn
@@ -91,7 +94,7 @@ class _Voice:
     """Speech heard while a <Record> runs."""
 
 
-_Item = LegEvent | _Tick | _Redirect | _End | _Voice
+_Item = LegEvent | _Tick | _Redirect | _End | _Voice | ChildEvent | DialTimeLimit
 VOICE_NOTICE_SECONDS = 0.2  # speech is reported to the interpreter at most this often (silence timeouts are seconds)
 
 
@@ -106,6 +109,7 @@ class CallSession(LiveCall):
         self._call_tape: Tape | None = None
         self._last_voice_notice = 0.0
         self._played: dict[str, bytes] = {}
+        self._dial: DialAttempt | None = None
         self.call = call
         self._leg = leg
         self._speech = speech
@@ -176,7 +180,20 @@ class CallSession(LiveCall):
                     self._leg.send_digits(self.call.send_digits)
                 await self._fetch_first()
             return False
+        if isinstance(item, ChildEvent):
+            if item.attempt is self._dial:
+                outcome = await item.attempt.on_event(item.index, item.event)
+                if outcome is not None:
+                    await self._dialed(outcome)
+            return False
+        if isinstance(item, DialTimeLimit):
+            if item.attempt is self._dial:
+                item.attempt.time_limit()
+            return False
         if isinstance(item, Ended):
+            if self._dial is not None:
+                dial, self._dial = self._dial, None
+                await dial.abort()
             self._interpreter.on_event(item, now)
             status = status_for_end(item.reason, self._answered)
             if not is_final(self.call.status):
@@ -201,6 +218,10 @@ class CallSession(LiveCall):
         if isinstance(item, DigitReceived | PlaybackFinished):
             await self._execute(self._interpreter.on_event(item, now))
         return False
+
+    async def _dialed(self, outcome: DialOutcome) -> None:
+        self._dial = None
+        await self._execute(self._interpreter.dial_finished(outcome, self._loop.time()))
 
     async def _fetch_first(self) -> None:
         fresh = await self._service.fresh(self.call.sid)
@@ -252,6 +273,14 @@ class CallSession(LiveCall):
                 self._leg.reject(RejectReason(action.reason))
             elif isinstance(action, Fetch):
                 pending += await self._fetch(action)
+            elif isinstance(action, Dial):
+                self._dial = DialAttempt(self._service, self._recordings, self.call, self._leg, action.verb,
+                                         self._queue.put_nowait, self._heard if self._call_tape else None,
+                                         self._loop)
+                outcome = await self._dial.start()
+                if outcome is not None:
+                    self._dial = None
+                    pending += self._interpreter.dial_finished(outcome, self._loop.time())
         self._arm_timer()
 
     def _arm_timer(self) -> None:

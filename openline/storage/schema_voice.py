@@ -71,6 +71,7 @@ handset_behaviors = _Table(
     Column("answer_after", Integer, nullable=False),
     Column("digits", String(64)),
     Column("play_url", Text),
+    Column("hangup_after", Integer),
     Column("date_updated", UtcDateTime, nullable=False),
     Index("ux_handset_behaviors", "account_sid", "handset", unique=True),
 )

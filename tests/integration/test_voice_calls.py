@@ -287,3 +287,57 @@ def test_record_true_records_the_whole_call(client: Client, server: OpenlineServ
     media = httpx.get(f"{server.url}/2010-04-01/Accounts/{call.account_sid}/Recordings/"
                       f"{listed[0].sid}.wav")  # type: ignore[index]
     assert media.status_code == 200 and peak(media.content) > 1000
+
+
+def test_dial_bridges_two_handsets_and_records(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                              number: str) -> None:
+    caller, callee = "+15558670010", "+15558670011"
+    app.on("/audio/tone.wav", (200, "audio/wav", tone_wav(1.0)))
+    # The callee answers after a second, sends a tone, and hangs up three seconds after answering.
+    sandbox(server, "POST", f"/Handsets/{callee}/Behavior", Answer="answer", AnswerAfter="1",
+            PlayUrl=app.url("/audio/tone.wav"), HangupAfter="3")
+    forward = VoiceResponse()
+    dial = forward.dial(record="record-from-answer", action="/voice/dialed", timeout=10)
+    dial.number(callee)
+    app.on("/voice/forward", twiml(str(forward)))
+    app.on("/voice/dialed", twiml("<Response><Say>The call has ended.</Say><Hangup/></Response>"))
+    client.incoming_phone_numbers.list(phone_number=number)[0].update(voice_url=app.url("/voice/forward"))
+    response = sandbox(server, "POST", "/Calls", From=caller, To=number, Digits="ww",
+                       PlayUrl=app.url("/audio/tone.wav"))
+    assert response.status_code == 201, response.text
+    parent = response.json()["sid"]
+
+    dialed = app.wait("/voice/dialed", timeout=30)[0]
+    assert dialed.signature_valid and dialed.get("DialCallStatus") == "completed"
+    assert int(dialed.get("DialCallDuration") or 0) >= 2
+    children = client.calls.list(parent_call_sid=parent)
+    assert len(children) == 1 and children[0].sid == dialed.get("DialCallSid")
+    child = children[0]
+    assert child.direction == "outbound-dial" and child.to == callee and child._from == caller
+    assert child.status == "completed" and int(child.duration) >= 2
+    wait_for(lambda: client.calls(parent).fetch().status == "completed")
+
+    # Audio flowed both ways: each handset heard the other's tone.
+    heard_by_caller = wait_for(lambda: [c for c in handset_calls(server, caller) if c["sid"] == parent
+                                        and c["recording_url"]])
+    assert heard_by_caller[0]["heard"] == ["The call has ended."]  # type: ignore[index]
+    auth = (server.account_sid, server.auth_token)  # type: ignore[attr-defined]
+    assert peak(httpx.get(heard_by_caller[0]["recording_url"], auth=auth).content) > 3000  # type: ignore[index]
+    heard_by_callee = wait_for(lambda: [c for c in handset_calls(server, callee) if c["sid"] == child.sid
+                                        and c["recording_url"]])
+    assert peak(httpx.get(heard_by_callee[0]["recording_url"], auth=auth).content) > 3000  # type: ignore[index]
+    # The bridge was recorded (record-from-answer) and its URL reached the action.
+    recording = client.recordings(dialed.get("RecordingSid") or "").fetch()
+    assert recording.source == "DialVerb" and recording.call_sid == parent
+    assert peak(httpx.get(f"{dialed.get('RecordingUrl')}.wav").content) > 3000
+
+
+def test_dial_to_a_busy_handset_reports_busy(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                             number: str) -> None:
+    sandbox(server, "POST", "/Handsets/+15558670012/Behavior", Answer="busy")
+    app.on("/voice/forward-busy", twiml('<Response><Dial action="/voice/dialed-busy">+15558670012</Dial></Response>'))
+    app.on("/voice/dialed-busy", twiml("<Response><Hangup/></Response>"))
+    call = client.calls.create(to="+15558670013", from_=number, url=app.url("/voice/forward-busy"))
+    dialed = app.wait("/voice/dialed-busy", timeout=20)[0]
+    assert dialed.get("DialCallStatus") == "busy" and dialed.get("DialCallDuration") == "0"
+    assert client.calls(dialed.get("DialCallSid") or "").fetch().parent_call_sid == call.sid

@@ -10,6 +10,10 @@ Grammar (Twilio "TwiML for Programmable Voice"), the verbs Openline runs:
           <Say/> <Play/> <Pause/>                  prompts, interrupted by the first digit
       </Gather>
       <Record maxLength= timeout= finishOnKey= playBeep= action= method= recordingStatusCallback= trim=/>
+      <Dial timeout= callerId= action= method= record= timeLimit=>
+          +15551234567                             plain number, or nouns (rung at once, first answer wins):
+          <Number sendDigits=>+1555...</Number>  <Sip>sip:user@host</Sip>
+      </Dial>
       <Redirect method=>url</Redirect>
       <Hangup/>
       <Reject reason=busy|rejected/>
@@ -38,6 +42,8 @@ from openline.codecs.twiml.messaging import (
 
 __all__ = [
     "DIAL_DIGITS",
+    "DialTarget",
+    "DialVerb",
     "GatherVerb",
     "HangupVerb",
     "PauseVerb",
@@ -107,6 +113,28 @@ class RecordVerb:
 
 
 @dataclass(frozen=True, slots=True)
+class DialTarget:
+    address: str  # an E.164 number (as written) or a sip: URI
+    send_digits: str | None = None  # <Number sendDigits>: pressed once the callee answers
+
+
+DIAL_RECORD = frozenset({"do-not-record", "record-from-answer", "record-from-ringing", "record-from-answer-dual",
+                         "record-from-ringing-dual", "true", "false"})
+MAX_DIAL_TARGETS = 10  # Twilio rings at most 10 nouns at once
+
+
+@dataclass(frozen=True, slots=True)
+class DialVerb:
+    targets: tuple[DialTarget, ...]
+    timeout: int = 30
+    caller_id: str | None = None
+    action: str | None = None
+    method: str = "POST"
+    record: bool = False  # any record-from-* value (Openline records the mixed call from the answer)
+    time_limit: int = 14_400
+
+
+@dataclass(frozen=True, slots=True)
 class RedirectVerb:
     url: str
     method: str = "POST"
@@ -122,7 +150,8 @@ class RejectVerb:
     reason: str = "rejected"
 
 
-VoiceVerb = SayVerb | PlayVerb | PauseVerb | GatherVerb | RecordVerb | RedirectVerb | HangupVerb | RejectVerb
+VoiceVerb = (SayVerb | PlayVerb | PauseVerb | GatherVerb | RecordVerb | DialVerb | RedirectVerb | HangupVerb
+             | RejectVerb)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +190,8 @@ def _verb(el: _Element) -> VoiceVerb:
                 recording_status_callback=_optional_attr(el, "recordingStatusCallback"),
                 recording_status_callback_method=_method_attr(el, "recordingStatusCallbackMethod"),
                 trim=(el.attrs.get("trim", "trim-silence").strip(_XML_WHITESPACE) != "do-not-trim"))
+        case "Dial":
+            return _dial(el)
         case "Redirect":
             url = _text_only(el).strip(_XML_WHITESPACE)
             if not url:
@@ -219,6 +250,43 @@ def _gather(el: _Element) -> GatherVerb:
         timeout=_int(el, "timeout", 5, 0, MAX_GATHER_TIMEOUT),
         action=_optional_attr(el, "action"), method=_method_attr(el, "method"),
         action_on_empty_result=_bool(el, "actionOnEmptyResult", False))
+
+
+def _dial(el: _Element) -> DialVerb:
+    targets: list[DialTarget] = []
+    for child in el.children:
+        if isinstance(child, str):
+            text = child.strip(_XML_WHITESPACE)
+            if text:
+                targets.append(DialTarget(text))
+        elif child.tag == "Number":
+            number = _text_only(child).strip(_XML_WHITESPACE)
+            if not number:
+                raise TwimlError("<Number> without a phone number")
+            digits = _optional_attr(child, "sendDigits")
+            if digits is not None and not set(digits) <= DIAL_DIGITS:
+                raise TwimlError(f"<Number sendDigits> may hold only 0-9, *, #, A-D and w, got {digits!r}")
+            targets.append(DialTarget(number, digits))
+        elif child.tag == "Sip":
+            uri = _text_only(child).strip(_XML_WHITESPACE)
+            if not uri.lower().startswith(("sip:", "sips:")):
+                raise TwimlError(f"<Sip> must hold a sip: URI, got {uri!r}")
+            targets.append(DialTarget(uri))
+        else:
+            # <Client>, <Conference>, <Queue>... are not offered: refuse rather than drop the call.
+            raise TwimlError(f"<{child.tag}> is not supported in <Dial>")
+    if not targets:
+        raise TwimlError("<Dial> names nobody to call")
+    if len(targets) > MAX_DIAL_TARGETS:
+        raise TwimlError(f"<Dial> may ring at most {MAX_DIAL_TARGETS} numbers at once")
+    record = el.attrs.get("record", "do-not-record").strip(_XML_WHITESPACE)
+    if record not in DIAL_RECORD:
+        raise TwimlError(f"<Dial record> is not a known value: {record!r}")
+    return DialVerb(
+        targets=tuple(targets), timeout=_int(el, "timeout", 30, 5, 600),
+        caller_id=_optional_attr(el, "callerId"), action=_optional_attr(el, "action"),
+        method=_method_attr(el, "method"), record=record not in ("do-not-record", "false"),
+        time_limit=_int(el, "timeLimit", 14_400, 1, 14_400))
 
 
 def _empty(el: _Element) -> None:

@@ -95,6 +95,7 @@ class HandsetBehavior:
     answer_after: int  # seconds of ringing before the answer (or the refusal)
     digits: str | None
     play_url: str | None
+    hangup_after: int | None = None  # seconds after answering at which the handset hangs up
 
 
 DEFAULT_BEHAVIOR = HandsetBehavior("answer", 0, None, None)
@@ -116,7 +117,7 @@ class HandsetVoiceRepository:
                            now: datetime) -> None:
         b = t.handset_behaviors
         values = {"answer": behavior.answer, "answer_after": behavior.answer_after, "digits": behavior.digits,
-                  "play_url": behavior.play_url, "date_updated": now}
+                  "play_url": behavior.play_url, "hangup_after": behavior.hangup_after, "date_updated": now}
         done = await conn.execute(update(b).where(b.c.account_sid == account_sid, b.c.handset == handset)
                                   .values(**values))
         if not done.rowcount:
@@ -127,7 +128,7 @@ class HandsetVoiceRepository:
         row = (await conn.execute(select(b).where(b.c.account_sid == account_sid, b.c.handset == handset))).first()
         if row is None:
             return DEFAULT_BEHAVIOR
-        return HandsetBehavior(row.answer, row.answer_after, row.digits, row.play_url)
+        return HandsetBehavior(row.answer, row.answer_after, row.digits, row.play_url, row.hangup_after)
 
     async def add_call(self, conn: Conn, item: HandsetCall) -> None:
         await conn.execute(insert(t.handset_calls).values(

@@ -75,6 +75,7 @@ def upgrade() -> None:
         sa.Column("answer_after", sa.Integer, nullable=False),
         sa.Column("digits", sa.String(64)),
         sa.Column("play_url", sa.Text),
+        sa.Column("hangup_after", sa.Integer),
         sa.Column("date_updated", sa.DateTime(), nullable=False),
     )
     op.create_index("ux_handset_behaviors", "handset_behaviors", ["account_sid", "handset"], unique=True)
