@@ -19,7 +19,6 @@ from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client, rest_error
 from tests.support.webhook_receiver import Received, WebhookReceiver, twiml
 
-pytestmark = pytest.mark.skipif(not __import__("shutil").which("espeak-ng"), reason="espeak-ng is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -341,3 +340,78 @@ def test_dial_to_a_busy_handset_reports_busy(client: Client, server: OpenlineSer
     dialed = app.wait("/voice/dialed-busy", timeout=20)[0]
     assert dialed.get("DialCallStatus") == "busy" and dialed.get("DialCallDuration") == "0"
     assert client.calls(dialed.get("DialCallSid") or "").fetch().parent_call_sid == call.sid
+
+
+def test_unknown_verb_is_an_alert_a_spoken_error_and_a_hangup(client: Client, server: OpenlineServer,
+                                                              app: WebhookReceiver, number: str) -> None:
+    handset = "+15558670020"
+    app.on("/voice/broken", twiml("<Response><Say>Hello</Say><Dance/></Response>"))
+    call = client.calls.create(to=handset, from_=number, url=app.url("/voice/broken"))
+    wait_for(lambda: client.calls(call.sid).fetch().status == "completed")
+    seen = wait_for(lambda: [c for c in handset_calls(server, handset) if c["sid"] == call.sid and c["heard"]])
+    assert seen[0]["heard"] == ["We are sorry, an application error has occurred. Goodbye."]  # type: ignore[index]
+    alerts = [a for a in client.monitor.v1.alerts.list() if a.resource_sid == call.sid]
+    assert [a.error_code for a in alerts] == ["12200"]
+
+
+def test_fallback_url_takes_over_when_the_url_fails(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                                    number: str) -> None:
+    handset = "+15558670021"
+    app.on("/voice/fails", (500, "text/plain", b"down"))
+    app.on("/voice/fallback", twiml("<Response><Say>Backup line.</Say></Response>"))
+    call = client.calls.create(to=handset, from_=number, url=app.url("/voice/fails"),
+                               fallback_url=app.url("/voice/fallback"))
+    wait_for(lambda: client.calls(call.sid).fetch().status == "completed")
+    fallback = app.wait("/voice/fallback")[0]
+    assert fallback.signature_valid and fallback.get("CallSid") == call.sid
+    seen = wait_for(lambda: [c for c in handset_calls(server, handset) if c["sid"] == call.sid and c["heard"]])
+    assert seen[0]["heard"] == ["Backup line."]  # type: ignore[index]
+    assert "11200" in [a.error_code for a in client.monitor.v1.alerts.list() if a.resource_sid == call.sid]
+
+
+def test_handset_behaviour_outcomes_and_validation(client: Client, server: OpenlineServer, app: WebhookReceiver,
+                                                   number: str) -> None:
+    app.on("/voice/never", twiml("<Response><Say>unheard</Say></Response>"))
+    outcomes = {"+15558670022": ("no-answer", "no-answer"), "+15558670023": ("fail", "failed")}
+    sids = {}
+    for handset, (answer, _) in outcomes.items():
+        assert sandbox(server, "POST", f"/Handsets/{handset}/Behavior", Answer=answer).status_code == 200
+        sids[handset] = client.calls.create(to=handset, from_=number, url=app.url("/voice/never"), timeout=2).sid
+    for handset, (_, status) in outcomes.items():
+        assert wait_for(lambda sid=sids[handset]: client.calls(sid).fetch().status == status), handset
+    assert not [r for r in app.received if r.path == "/voice/never"]
+    for form in ({"Answer": "maybe"}, {"AnswerAfter": "-1"}, {"Digits": "12x"}, {"PlayUrl": "ftp://x"},
+                 {"HangupAfter": "soon"}):
+        refused = sandbox(server, "POST", "/Handsets/+15558670024/Behavior", **form)
+        assert refused.status_code == 400 and refused.json()["code"] in (20001, 21205), (form, refused.text)
+    assert sandbox(server, "POST", "/Calls", From="+15558670024", To="+15555550999").json()["code"] == 21211
+    assert sandbox(server, "POST", "/Calls", To=number).json()["code"] == 21213
+    assert sandbox(server, "GET", "/Handsets/+15558670024/Calls").json() == {
+        "calls": [], "meta": {"page": 0, "page_size": 50, "key": "calls", "next_page_url": None}}
+
+
+def test_outbound_calls_wait_for_the_accounts_calls_per_second(tmp_path_factory: pytest.TempPathFactory) -> None:
+    sid, token = new_credentials()
+    srv = OpenlineServer(tmp_path_factory.mktemp("cps") / "data",
+                         env={"OPENLINE_ACCOUNT_SID": sid, "OPENLINE_AUTH_TOKEN": token})
+    srv.start()
+    receiver = WebhookReceiver(token).start()
+    try:
+        client = host_style_client(srv.url, sid, token)
+        number = client.incoming_phone_numbers.create(phone_number="+15555550171").phone_number
+        hits: list[float] = []
+
+        def answer(_r: Received) -> tuple[int, str, bytes]:
+            hits.append(time.monotonic())
+            return twiml("<Response><Hangup/></Response>")
+
+        receiver.on("/voice/cps", answer)
+        calls = [client.calls.create(to=f"+1555867003{i}", from_=number, url=receiver.url("/voice/cps"))
+                 for i in range(3)]
+        assert all(c.status == "queued" for c in calls)  # accepted at once, dialed in turn
+        wait_for(lambda: len(hits) == 3, timeout=20)
+        # Twilio's default: one call per second per account.
+        assert hits[1] - hits[0] >= 0.9 and hits[2] - hits[1] >= 0.9, hits
+    finally:
+        receiver.stop()
+        srv.stop()
