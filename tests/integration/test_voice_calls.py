@@ -20,7 +20,6 @@ from tests.support.twilio_client import host_style_client, rest_error
 from tests.support.webhook_receiver import Received, WebhookReceiver, twiml
 
 
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenlineServer]:
     sid, token = new_credentials()

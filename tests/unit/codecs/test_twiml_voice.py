@@ -6,6 +6,8 @@ import pytest
 
 from openline.codecs.twiml import TwimlError
 from openline.codecs.twiml.voice import (
+    DialTarget,
+    DialVerb,
     GatherVerb,
     HangupVerb,
     PauseVerb,
@@ -30,7 +32,22 @@ def test_sdk_style_document() -> None:
         RedirectVerb("/next", "GET"), RejectVerb("busy"), HangupVerb())
 
 
+def test_dial_nouns_and_attributes() -> None:
+    doc = ('<Response><Dial callerId="+15550001111" timeout="12" timeLimit="60" record="record-from-ringing-dual" '
+           'action="/a" method="GET"><Number sendDigits="ww1">+15551112222</Number><Sip>sip:al@pbx.example</Sip>'
+           '</Dial><Dial> +15553334444 </Dial></Response>')
+    first, second = parse_voice_twiml(doc).verbs
+    assert first == DialVerb((DialTarget("+15551112222", "ww1"), DialTarget("sip:al@pbx.example")), 12,
+                             "+15550001111", "/a", "GET", True, 60)
+    assert second == DialVerb((DialTarget("+15553334444"),))
+
+
 @pytest.mark.parametrize(("doc", "code"), [
+    ("<Response><Dial/></Response>", 12200),
+    ("<Response><Dial><Conference>room</Conference></Dial></Response>", 12200),
+    ("<Response><Dial><Sip>tel:123</Sip></Dial></Response>", 12200),
+    ("<Response><Dial record='always'>+1555</Dial></Response>", 12200),
+    ("<Response><Dial timeout='2'>+1555</Dial></Response>", 12200),
     ("<Response><Dance/></Response>", 12200),
     ("<Response><Say>unclosed</Response>", 12100),
     ('<!DOCTYPE x [<!ENTITY a "b">]><Response/>', 12100),

@@ -7,6 +7,8 @@ from openline.core.call_legs import DigitReceived, Ended, EndReason, PlaybackFin
 from openline.core.twiml_interpreter import (
     MAX_DOCUMENTS,
     Answer,
+    Dial,
+    DialOutcome,
     Fetch,
     Hangup,
     Interpreter,
@@ -159,3 +161,21 @@ def test_hangup_during_record_keeps_the_recording() -> None:
     interp, _ = start("<Response><Record playBeep='false'/></Response>")
     assert interp.on_event(Ended(EndReason.HANGUP_REMOTE), 3.0) == [StopRecording(trim=True, hangup=True)]
     assert interp.finished
+
+
+def test_dial_waits_for_its_outcome_then_posts_dial_call_status() -> None:
+    interp, actions = start("<Response><Dial action='/after' record='record-from-answer'>+15551230000</Dial>"
+                            "<Say>unreached</Say></Response>")
+    assert len(actions) == 1 and isinstance(actions[0], Dial)
+    assert actions[0].verb.record and actions[0].verb.targets[0].address == "+15551230000"
+    assert interp.on_event(DigitReceived("1"), 1.0) == [] and interp.tick(100.0) == []
+    outcome = DialOutcome("completed", "CA1", 12, ("RE1", "https://o.example/RE1", 12))
+    assert interp.dial_finished(outcome, 20.0) == [Fetch("https://app.example/after", "POST", (
+        ("DialCallStatus", "completed"), ("DialCallDuration", "12"), ("DialCallSid", "CA1"),
+        ("RecordingSid", "RE1"), ("RecordingUrl", "https://o.example/RE1"), ("RecordingDuration", "12")))]
+
+
+def test_dial_without_action_goes_on_with_the_document() -> None:
+    interp, _ = start("<Response><Dial><Sip>sip:bob@example.com</Sip></Dial><Say>after</Say></Response>")
+    assert interp.dial_finished(DialOutcome("busy", "CA2", 0), 5.0) == [Speak("after", None, None, 1)]
+    assert interp.dial_finished(DialOutcome("busy", "CA2", 0), 5.0) == []  # only once
