@@ -89,7 +89,7 @@ from openline.services.speech import Speech
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
 from openline.services.verify import Verifier
-from openline.services.voice import VOICE_DIAL, VoiceService
+from openline.services.voice import VOICE_CONTROL, VOICE_DIAL, VoiceService
 from openline.services.voice_session import CallSessions
 from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
@@ -425,7 +425,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     recordings = RecordingService(db, clock, wakeup, blobs, RecordingRepository(), CallRepository(), urls)
     voice.sessions = CallSessions(Speech(settings.data_dir / "tts-cache", settings.voice.tts_command), caller,
                                   alerts, http, settings.voice.max_call_seconds, recordings)
-    pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial}, wakeup, concurrency=64, **pool_options))
+    pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial, VOICE_CONTROL: voice.control}, wakeup,
+                            concurrency=64, **pool_options))
     runs_workers = settings.role in ("worker", "all")
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
@@ -443,7 +444,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                            *sendgrid_suppressions.operations(email_admin),
                            *sendgrid_webhooks.operations(email_events, email_admin)]
     sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup,
-                                                   voice if runs_workers else None, phones),
+                                                   voice, phones),
                           *email_sandbox.operations(services, mail)]
     errors_base = settings.base_url
 

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from openline.codecs.twiml import TwimlError
@@ -40,7 +40,7 @@ from openline.core.numbering import parse_e164
 from openline.core.sids import SidPrefix, is_sid, new_sid
 from openline.services.accounts import not_found
 from openline.services.callbacks import STATUS_CALLBACK
-from openline.services.queue import Wakeup
+from openline.services.queue import RetryLater, Wakeup
 from openline.services.webhooks import new_idempotency_token
 from openline.storage import jobs
 from openline.storage.database import Conn, Database
@@ -52,6 +52,9 @@ from openline.storage.repositories.voice import CallFilter, CallRepository
 log = logging.getLogger("openline.voice")
 
 VOICE_DIAL = "voice_dial"
+VOICE_CONTROL = "voice_control"
+CONTROL_WINDOW = timedelta(seconds=60)  # a live-call update no worker claims by then is dropped
+CONTROL_RETRY_SECONDS = 0.2
 API_VERSION = "2010-04-01"
 DEFAULT_TIMEOUT = 60  # seconds of ringing before no-answer (Twilio's Timeout default)
 MAX_TIMEOUT = 600  # Twilio caps Timeout at 600 seconds
@@ -228,25 +231,51 @@ class VoiceService:
         live = self.live.get(sid)
         if change.status == "canceled" and call.status is CallStatus.IN_PROGRESS:
             return call  # Twilio: canceled only affects calls that are not answered yet
-        if change.status is not None:
-            if live is not None:
-                live.end()
-                return await self._settled(account, sid)
-            if call.status is CallStatus.QUEUED:
-                async with self._db.transaction() as conn:
-                    fresh = await self._calls.get(conn, sid)
-                    if fresh is not None and fresh.status is CallStatus.QUEUED:
-                        call = await self.set_status(conn, fresh, CallStatus.CANCELED)
-                return call
-            raise TwilioError(21220, "The call is not held by this Openline process; it cannot be ended here")
         if redirect:
             async with self._db.transaction() as conn:
                 values = {"url": change.url, "method": change.method, "twiml": change.twiml,
                           "date_updated": self._clock.now()}
                 call = await self._calls.set_fields(conn, call, values)
-            if live is not None:
-                live.redirect(change.url, change.method, change.twiml)
+        if change.status is None and not redirect:
+            return call
+        if live is not None:
+            if change.status is not None:
+                live.end()
+                return await self._settled(account, sid)
+            live.redirect(change.url, change.method, change.twiml)
+            return call
+        if change.status is not None and call.status is CallStatus.QUEUED:
+            async with self._db.transaction() as conn:
+                fresh = await self._calls.get(conn, sid)
+                if fresh is not None and fresh.status is CallStatus.QUEUED:
+                    return await self.set_status(conn, fresh, CallStatus.CANCELED)
+        if redirect and call.status is CallStatus.QUEUED:
+            return call  # not dialed yet: the new Url/Twiml runs when it answers
+        # Another process holds the live call: the control job finds it there.
+        async with self._db.transaction() as conn:
+            now = self._clock.now()
+            await jobs.enqueue(conn, VOICE_CONTROL, {
+                "sid": sid, "end": change.status is not None, "url": change.url, "method": change.method,
+                "twiml": change.twiml, "until": (now + CONTROL_WINDOW).isoformat()}, now, now, max_attempts=1000)
+        self._wakeup.notify(VOICE_CONTROL)
         return call
+
+    async def control(self, job: Job) -> None:
+        """A live-call update made in another process: apply it here if this process holds the call."""
+        p = job.payload
+        live = self.live.get(p["sid"])
+        if live is not None:
+            if p["end"]:
+                live.end()
+            else:
+                live.redirect(p["url"], p["method"], p["twiml"])
+        else:
+            call = await self.fresh(p["sid"])
+            if call is not None and not is_final(call.status) \
+                    and self._clock.now() < datetime.fromisoformat(p["until"]):
+                raise RetryLater(CONTROL_RETRY_SECONDS, "the call is held by another worker")
+        async with self._db.transaction() as conn:
+            await jobs.complete(conn, job.id)
 
     async def _settled(self, account: Account, sid: str) -> Call:
         """The call once its leg has reported the end (a hangup takes a moment to settle)."""

@@ -167,11 +167,16 @@ class CallSession(LiveCall):
         if isinstance(item, Ringing):
             if self.call.status is CallStatus.QUEUED:
                 self.call = await self._service.transaction_step(self.call, CallStatus.RINGING)
+                if is_final(self.call.status):  # canceled through the API while it was being dialed
+                    self._leg.hangup()
             return False
         if isinstance(item, Answered):
             self._answered = True
             if self.call.status is not CallStatus.IN_PROGRESS:
                 self.call = await self._service.transaction_step(self.call, CallStatus.IN_PROGRESS)
+                if is_final(self.call.status):
+                    self._leg.hangup()
+                    return False
             if self.call.record:
                 self._call_tape = Tape(now)
                 self._leg.set_audio_sink(self._heard)

@@ -377,7 +377,7 @@ def test_handset_behaviour_outcomes_and_validation(client: Client, server: Openl
         assert sandbox(server, "POST", f"/Handsets/{handset}/Behavior", Answer=answer).status_code == 200
         sids[handset] = client.calls.create(to=handset, from_=number, url=app.url("/voice/never"), timeout=2).sid
     for handset, (_, status) in outcomes.items():
-        assert wait_for(lambda sid=sids[handset]: client.calls(sid).fetch().status == status), handset
+        assert wait_for(lambda sid=sids[handset], status=status: client.calls(sid).fetch().status == status), handset
     assert not [r for r in app.received if r.path == "/voice/never"]
     for form in ({"Answer": "maybe"}, {"AnswerAfter": "-1"}, {"Digits": "12x"}, {"PlayUrl": "ftp://x"},
                  {"HangupAfter": "soon"}):
