@@ -413,8 +413,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                                  EMAIL_EVENTS: email_events.deliver,
                                                  EMAIL_PARSE: inbound_parse.deliver},
                             wakeup, concurrency=settings.email.delivery_concurrency))
-    verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
-                        VerifyRepositories(), number_repo, mail, settings.email.verify_from)
     # Voice: the Calls API, live calls run in this process, and the dialers that place legs. The
     # routing dialer asks real carriers first (SIP, added to `dialers` ahead of the sandbox), then
     # the sandbox's simulated handsets when the sandbox is on.
@@ -427,6 +425,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                   alerts, http, settings.voice.max_call_seconds, recordings)
     pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial, VOICE_CONTROL: voice.control}, wakeup,
                             concurrency=64, **pool_options))
+    verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
+                        VerifyRepositories(), number_repo, mail, settings.email.verify_from, voice)
     runs_workers = settings.role in ("worker", "all")
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),

@@ -25,7 +25,9 @@ FEMALE = frozenset({"woman", "alice"})
 
 def espeak_voice(voice: str | None, language: str | None) -> str:
     lang = (language or "en-US").lower()
-    base = {"en-us": "en-us", "en-gb": "en-gb", "en-au": "en-us", "en-in": "en-us"}.get(lang, lang.split("-")[0])
+    base = {"en-us": "en-us", "en-gb": "en-gb", "en-au": "en-us", "en-in": "en-us", "pt-br": "pt-br",
+            "zh-cn": "cmn", "zh-tw": "cmn", "zh-hk": "yue", "cmn-cn": "cmn"}.get(lang, lang.split("-")[0])
+    base = {"zh": "cmn"}.get(base, base)  # espeak-ng names Mandarin by its ISO 639-3 code
     variant = "+f3" if (voice or "").lower() in FEMALE or (voice or "").lower().startswith("polly.") else "+m3"
     return base + variant
 

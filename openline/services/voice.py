@@ -134,6 +134,13 @@ class VoiceService:
     # --- accept ---------------------------------------------------------------------------
 
     async def create(self, account: Account, request: CreateCall) -> Call:
+        async with self._db.transaction() as conn:
+            call = await self.accept(conn, account, request)
+        self._wakeup.notify(VOICE_DIAL)
+        return call
+
+    async def accept(self, conn: Conn, account: Account, request: CreateCall) -> Call:
+        """Validate and store one outbound call with its dial job, inside the caller's transaction."""
         if account.status is not AccountStatus.ACTIVE:
             raise TwilioError(10001, f"Account {account.sid} is {account.status.value}: it cannot place calls")
         to = _check_to(request.to)
@@ -155,36 +162,34 @@ class VoiceService:
             except TwimlError as exc:
                 raise TwilioError(21205, f"Twiml is not valid TwiML: {exc}") from None
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            from_ = await self._check_from(conn, account, request.from_)
-            url, method = request.url, request.method
-            fallback_url, fallback_method = request.fallback_url, request.fallback_method
-            if request.application_sid:
-                app = await self._apps.get(conn, request.application_sid, account_sids=[account.sid])
-                if app is None:
-                    raise TwilioError(21218, f"ApplicationSid {request.application_sid} is not an application "
-                                             "of this account")
-                url, method = app.voice_url, app.voice_method
-                fallback_url, fallback_method = app.voice_fallback_url, app.voice_fallback_method
-            if not url and request.twiml is None:
-                raise TwilioError(21205, "Url (or Twiml, or an ApplicationSid with a voice URL) is required")
-            # The account's dial queue: one slot every 1/CPS seconds after the last one given out.
-            gap = timedelta(seconds=1 / self._settings.calls_per_second)
-            last = await self._calls.last_dial_slot(conn, account.sid)
-            dial_at = max(now, last + gap) if last is not None else now
-            call = Call(
-                sid=new_sid(SidPrefix.CALL), account_sid=account.sid, parent_call_sid=None,
-                direction=CallDirection.OUTBOUND_API, from_addr=from_, to_addr=to, status=CallStatus.QUEUED,
-                start_time=None, end_time=None, duration=None, answered_by=None, caller_name=None,
-                phone_number_sid=None, url=url, method=method, twiml=request.twiml, fallback_url=fallback_url,
-                fallback_method=fallback_method, status_callback=request.status_callback,
-                status_callback_method=request.status_callback_method,
-                status_callback_events=" ".join(sorted(events or {CallbackEvent.COMPLETED.value})),
-                timeout=request.timeout, record=request.record, send_digits=request.send_digits or None,
-                application_sid=request.application_sid, dial_at=dial_at, date_created=now, date_updated=now)
-            await self._calls.insert(conn, call)
-            await jobs.enqueue(conn, VOICE_DIAL, {"sid": call.sid}, dial_at, now, max_attempts=3)
-        self._wakeup.notify(VOICE_DIAL)
+        from_ = await self._check_from(conn, account, request.from_)
+        url, method = request.url, request.method
+        fallback_url, fallback_method = request.fallback_url, request.fallback_method
+        if request.application_sid:
+            app = await self._apps.get(conn, request.application_sid, account_sids=[account.sid])
+            if app is None:
+                raise TwilioError(21218, f"ApplicationSid {request.application_sid} is not an application "
+                                         "of this account")
+            url, method = app.voice_url, app.voice_method
+            fallback_url, fallback_method = app.voice_fallback_url, app.voice_fallback_method
+        if not url and request.twiml is None:
+            raise TwilioError(21205, "Url (or Twiml, or an ApplicationSid with a voice URL) is required")
+        # The account's dial queue: one slot every 1/CPS seconds after the last one given out.
+        gap = timedelta(seconds=1 / self._settings.calls_per_second)
+        last = await self._calls.last_dial_slot(conn, account.sid)
+        dial_at = max(now, last + gap) if last is not None else now
+        call = Call(
+            sid=new_sid(SidPrefix.CALL), account_sid=account.sid, parent_call_sid=None,
+            direction=CallDirection.OUTBOUND_API, from_addr=from_, to_addr=to, status=CallStatus.QUEUED,
+            start_time=None, end_time=None, duration=None, answered_by=None, caller_name=None,
+            phone_number_sid=None, url=url, method=method, twiml=request.twiml, fallback_url=fallback_url,
+            fallback_method=fallback_method, status_callback=request.status_callback,
+            status_callback_method=request.status_callback_method,
+            status_callback_events=" ".join(sorted(events or {CallbackEvent.COMPLETED.value})),
+            timeout=request.timeout, record=request.record, send_digits=request.send_digits or None,
+            application_sid=request.application_sid, dial_at=dial_at, date_created=now, date_updated=now)
+        await self._calls.insert(conn, call)
+        await jobs.enqueue(conn, VOICE_DIAL, {"sid": call.sid}, dial_at, now, max_attempts=3)
         return call
 
     async def _check_from(self, conn: Conn, account: Account, raw: str) -> str:
