@@ -416,13 +416,13 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     # Voice: the Calls API, live calls run in this process, and the dialers that place legs. The
     # routing dialer asks real carriers first (SIP, added to `dialers` ahead of the sandbox), then
     # the sandbox's simulated handsets when the sandbox is on.
-    voice = VoiceService(db, clock, settings.voice, wakeup, CallRepository(), number_repo, app_repo)
     phones = SandboxVoice(db, clock, blobs, HandsetVoiceRepository(), http)
     dialers = RoutingDialer([phones] if settings.sandbox.enabled else [])
-    voice.dialer = dialers
     recordings = RecordingService(db, clock, wakeup, blobs, RecordingRepository(), CallRepository(), urls)
-    voice.sessions = CallSessions(Speech(settings.data_dir / "tts-cache", settings.voice.tts_command), caller,
-                                  alerts, http, settings.voice.max_call_seconds, recordings)
+    sessions = CallSessions(Speech(settings.data_dir / "tts-cache", settings.voice.tts_command), caller, alerts,
+                            http, settings.voice.max_call_seconds, recordings)
+    voice = VoiceService(db, clock, settings.voice, wakeup, CallRepository(), number_repo, app_repo, dialers,
+                         sessions)
     pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial, VOICE_CONTROL: voice.control}, wakeup,
                             concurrency=64, **pool_options))
     verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),

@@ -98,8 +98,13 @@ def status_for_end(reason: EndReason, answered: bool) -> CallStatus:
 
 
 def dial_call_status(status: CallStatus) -> str:
-    """``DialCallStatus`` for a <Dial> action: the child's status; queued/ringing never reach it."""
-    return status.value
+    """``DialCallStatus`` for a <Dial> action from the final status of the child that ended it.
+
+    A bridged child that ended is ``completed``; an unanswered one reports why (busy, no-answer,
+    canceled), anything else is ``failed`` -- Twilio's DialCallStatus values.
+    """
+    return {S.COMPLETED: "completed", S.BUSY: "busy", S.NO_ANSWER: "no-answer",
+            S.CANCELED: "canceled"}.get(status, "failed")
 
 
 @dataclass(frozen=True, slots=True)

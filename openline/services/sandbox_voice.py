@@ -52,8 +52,6 @@ MAX_HEARD_SECONDS = 3600  # a handset's recording stops growing after an hour
 ANSWERS = ("answer", "busy", "no-answer", "fail")
 MAX_PLAY_BYTES = 16 * 1024 * 1024
 
-Recorder = Callable[["SandboxLeg"], "asyncio.Future[None] | Any"]
-
 
 class SandboxLeg(CallLeg):
     """One handset on one call. Outbound: Openline dialed it. Inbound: it called an Openline number."""

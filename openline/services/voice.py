@@ -16,7 +16,7 @@ import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from openline.codecs.twiml import TwimlError
 from openline.codecs.twiml.voice import parse_voice_twiml
@@ -92,17 +92,20 @@ class CallUpdate:
     status_callback: str | None = None
 
 
-class LiveCall:
+class LiveCall(Protocol):
     """What the service asks of a call held by this process (implemented by CallSession)."""
 
-    def redirect(self, url: str | None, method: str, twiml: str | None) -> None:
-        raise NotImplementedError
+    def redirect(self, url: str | None, method: str, twiml: str | None) -> None: ...
 
-    def end(self) -> None:
-        raise NotImplementedError
+    def end(self) -> None: ...
 
-    async def run(self) -> None:
-        raise NotImplementedError
+    async def run(self) -> None: ...
+
+
+class SessionFactory(Protocol):
+    """Makes the runner of one live call (voice_session.CallSessions)."""
+
+    def create(self, service: VoiceService, call: Call, leg: CallLeg) -> LiveCall: ...
 
 
 def voice_params(call: Call) -> list[tuple[str, str]]:
@@ -117,7 +120,8 @@ def voice_params(call: Call) -> list[tuple[str, str]]:
 
 class VoiceService:
     def __init__(self, db: Database, clock: Clock, settings: VoiceSettings, wakeup: Wakeup, calls: CallRepository,
-                 numbers: IncomingPhoneNumberRepository, applications: ApplicationRepository) -> None:
+                 numbers: IncomingPhoneNumberRepository, applications: ApplicationRepository, dialer: Dialer,
+                 sessions: SessionFactory) -> None:
         self._db = db
         self.db = db
         self._clock = clock
@@ -127,8 +131,8 @@ class VoiceService:
         self._numbers = numbers
         self._apps = applications
         self.live: dict[str, LiveCall] = {}
-        self.dialer: Dialer | None = None  # set by the composition root once the sessions exist
-        self.sessions: SessionFactory | None = None
+        self.dialer = dialer
+        self._sessions = sessions
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- accept ---------------------------------------------------------------------------
@@ -364,7 +368,6 @@ class VoiceService:
         self.start_outbound(call)
 
     def start_outbound(self, call: Call) -> None:
-        assert self.dialer is not None and self.sessions is not None
         request = DialRequest(target=call.to_addr, caller_id=call.from_addr, account_sid=call.account_sid,
                               call_sid=call.sid, timeout_seconds=call.timeout)
         try:
@@ -445,8 +448,7 @@ class VoiceService:
     # --- sessions ---------------------------------------------------------------------------
 
     def _start_session(self, call: Call, leg: CallLeg, *, answered: bool) -> None:
-        assert self.sessions is not None
-        session = self.sessions.create(self, call, leg)
+        session = self._sessions.create(self, call, leg)
         self.live[call.sid] = session
         self._spawn(session.run())
 
@@ -474,11 +476,6 @@ class VoiceService:
 
 
 _EVENT_ORDER = [CallbackEvent.INITIATED, CallbackEvent.RINGING, CallbackEvent.ANSWERED, CallbackEvent.COMPLETED]
-
-
-class SessionFactory:
-    def create(self, service: VoiceService, call: Call, leg: CallLeg) -> LiveCall:
-        raise NotImplementedError
 
 
 def _check_to(raw: str | None) -> str:

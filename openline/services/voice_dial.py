@@ -24,7 +24,7 @@ from openline.core.call_legs import (
     LegEvent,
     Ringing,
 )
-from openline.core.calls import Call, CallStatus, is_final, status_for_end
+from openline.core.calls import Call, CallStatus, dial_call_status, is_final, status_for_end
 from openline.core.twiml_interpreter import DialOutcome
 from openline.services.recordings import RecordingService
 from openline.services.voice import VoiceService
@@ -120,7 +120,7 @@ class DialAttempt:
             if child is self.bridged:
                 return await self._finish(child)
             if self.bridged is None and all(is_final(c.call.status) for c in self.children):
-                return DialOutcome(_dial_status(child.call.status), child.call.sid, 0)
+                return DialOutcome(dial_call_status(child.call.status), child.call.sid, 0)
         return None
 
     def time_limit(self) -> None:
@@ -193,8 +193,3 @@ class DialAttempt:
         stored = await self.recordings.store(self.parent, pcm, "DialVerb", self.loop.time() - tape.started, None)
         return stored.sid, self.recordings.url_for_app(stored), stored.duration
 
-
-def _dial_status(status: CallStatus) -> str:
-    """DialCallStatus of a dial nobody answered: the last child's end."""
-    return {CallStatus.BUSY: "busy", CallStatus.NO_ANSWER: "no-answer", CallStatus.CANCELED: "canceled"}.get(
-        status, "failed")

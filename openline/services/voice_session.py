@@ -53,7 +53,7 @@ from openline.services.alerts import AlertService
 from openline.services.audio_files import AudioError, decode_to_pcm
 from openline.services.recordings import RecordingService, StatusTarget
 from openline.services.speech import Speech, SpeechError
-from openline.services.voice import LiveCall, SessionFactory, VoiceService, voice_params
+from openline.services.voice import LiveCall, VoiceService, voice_params
 from openline.services.voice_dial import ChildEvent, DialAttempt, DialTimeLimit
 from openline.services.voice_recording import Tape, is_voiced
 from openline.services.webhooks import WebhookCall, WebhookCaller, new_idempotency_token
@@ -98,7 +98,7 @@ _Item = LegEvent | _Tick | _Redirect | _End | _Voice | ChildEvent | DialTimeLimi
 VOICE_NOTICE_SECONDS = 0.2  # speech is reported to the interpreter at most this often (silence timeouts are seconds)
 
 
-class CallSession(LiveCall):
+class CallSession:
     def __init__(self, service: VoiceService, call: Call, leg: CallLeg, speech: Speech, caller: WebhookCaller,
                  alerts: AlertService, http: httpx.AsyncClient, max_seconds: int,
                  recordings: RecordingService) -> None:
@@ -401,8 +401,6 @@ class CallSession(LiveCall):
 
     async def _spoken_error(self) -> list[Action]:
         """As Twilio: an application error is announced, then the call hangs up."""
-        if not self._answered and self.call.direction.value == "inbound":
-            self._leg.answer()
         return self._interpreter.load(VoiceResponse((SayVerb(APPLICATION_ERROR), HangupVerb())), None,
                                       self._loop.time())
 
@@ -420,7 +418,7 @@ def _parse(document: bytes | str) -> VoiceResponse:
     return parse_voice_twiml(document)
 
 
-class CallSessions(SessionFactory):
+class CallSessions:
     def __init__(self, speech: Speech, caller: WebhookCaller, alerts: AlertService, http: httpx.AsyncClient,
                  max_seconds: int, recordings: RecordingService) -> None:
         self._recordings = recordings

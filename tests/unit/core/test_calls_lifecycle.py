@@ -15,6 +15,7 @@ from openline.core.calls import (
     CallStatus,
     IllegalCallTransition,
     check_transition,
+    dial_call_status,
     duration_seconds,
     status_for_end,
 )
@@ -48,3 +49,11 @@ def test_duration_counts_whole_seconds_from_answer() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     assert duration_seconds(None, t0) == 0
     assert duration_seconds(t0, t0 + timedelta(seconds=4.9)) == 4
+
+
+def test_dial_call_status_of_the_child_that_ended_the_dial() -> None:
+    assert dial_call_status(CallStatus.COMPLETED) == "completed"
+    assert dial_call_status(CallStatus.NO_ANSWER) == "no-answer"
+    assert dial_call_status(CallStatus.BUSY) == "busy"
+    assert dial_call_status(CallStatus.CANCELED) == "canceled"
+    assert dial_call_status(CallStatus.FAILED) == "failed"
