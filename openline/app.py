@@ -489,7 +489,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages))
+        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages, voice))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),

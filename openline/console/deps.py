@@ -17,6 +17,7 @@ from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.numbers import PhoneNumberService
 from openline.services.sandbox_handsets import Handsets
 from openline.services.verify import Verifier
+from openline.services.voice import VoiceService
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,3 +36,4 @@ class ConsoleServices:
     sandbox_enabled: bool = True
     mail: MailService | None = None  # the sandbox inbox
     conversations: ConversationMessages | None = None  # threads for the Conversations pages
+    voice: VoiceService | None = None  # the calls log

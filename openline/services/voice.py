@@ -47,7 +47,8 @@ from openline.storage.database import Conn, Database
 from openline.storage.jobs import Job
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import ApplicationRepository, IncomingPhoneNumberRepository
-from openline.storage.repositories.voice import CallFilter, CallRepository
+from openline.storage.repositories.voice import CallFilter as CallFilter  # re-exported for the console
+from openline.storage.repositories.voice import CallRepository
 
 log = logging.getLogger("openline.voice")
 
