@@ -78,7 +78,7 @@ class SandboxLeg(CallLeg):
         self.heard_audio = bytearray()
         self.digits_sent = ""
         self._tasks: set[asyncio.Task[None]] = set()
-        self._loop = asyncio.get_event_loop()
+        self._loop = asyncio.get_running_loop()
 
     # --- CallLeg ----------------------------------------------------------------------------
 

@@ -121,7 +121,7 @@ class CallSession:
         self._interpreter = Interpreter(call.url, answered=False)
         self._timer: asyncio.TimerHandle | None = None
         self._answered = False
-        self._loop = asyncio.get_event_loop()
+        self._loop = asyncio.get_running_loop()
         leg.listen(self._queue.put_nowait)
 
     # --- LiveCall ---------------------------------------------------------------------------
