@@ -31,7 +31,7 @@ from openline.core.call_legs import (
     RejectReason,
     Ringing,
 )
-from openline.core.calls import Call, CallStatus, is_final, status_for_end
+from openline.core.calls import Call, CallDirection, CallStatus, is_final, status_for_end
 from openline.core.twiml_interpreter import (
     Action,
     Answer,
@@ -90,11 +90,17 @@ class _End:
 
 
 @dataclass(frozen=True, slots=True)
+class _RingTimeout:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class _Voice:
     """Speech heard while a <Record> runs."""
 
 
-_Item = LegEvent | _Tick | _Redirect | _End | _Voice | ChildEvent | DialTimeLimit
+_Item = LegEvent | _Tick | _Redirect | _End | _Voice | _RingTimeout | ChildEvent | DialTimeLimit
+RING_GRACE_SECONDS = 5
 VOICE_NOTICE_SECONDS = 0.2  # speech is reported to the interpreter at most this often (silence timeouts are seconds)
 
 
@@ -118,9 +124,11 @@ class CallSession:
         self._http = http
         self._max_seconds = max_seconds
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
-        self._interpreter = Interpreter(call.url, answered=False)
+        # An outbound call is answered by the far end; only an inbound one is answered by its TwiML.
+        self._interpreter = Interpreter(call.url, answered=call.direction is not CallDirection.INBOUND)
         self._timer: asyncio.TimerHandle | None = None
         self._answered = False
+        self._ring_timed_out = False
         self._loop = asyncio.get_running_loop()
         leg.listen(self._queue.put_nowait)
 
@@ -136,8 +144,11 @@ class CallSession:
 
     async def run(self) -> None:
         limit = self._loop.call_later(self._max_seconds, self.end)
+        # The leg should report no-answer itself after Timeout; this catches a leg that never does.
+        ringing = None if self.call.direction is CallDirection.INBOUND else \
+            self._loop.call_later(self.call.timeout + RING_GRACE_SECONDS, self._queue.put_nowait, _RingTimeout())
         try:
-            if self.call.direction.value == "inbound":
+            if self.call.direction is CallDirection.INBOUND:
                 await self._fetch_first()
             while True:
                 item = await self._queue.get()
@@ -149,6 +160,8 @@ class CallSession:
                     self._leg.hangup()
         finally:
             limit.cancel()
+            if ringing is not None:
+                ringing.cancel()
             self._leg.set_audio_sink(None)
             if self._record_tape is not None:  # the caller hung up during <Record>: keep what was said
                 record = self._interpreter.current_record
@@ -180,7 +193,7 @@ class CallSession:
             if self.call.record:
                 self._call_tape = Tape(now)
                 self._leg.set_audio_sink(self._heard)
-            if self.call.direction.value != "inbound":
+            if self.call.direction is not CallDirection.INBOUND:
                 if self.call.send_digits:
                     self._leg.send_digits(self.call.send_digits)
                 await self._fetch_first()
@@ -200,12 +213,18 @@ class CallSession:
                 dial, self._dial = self._dial, None
                 await dial.abort()
             self._interpreter.on_event(item, now)
-            status = status_for_end(item.reason, self._answered)
+            status = CallStatus.NO_ANSWER if self._ring_timed_out and not self._answered \
+                else status_for_end(item.reason, self._answered)
             if not is_final(self.call.status):
                 self.call = await self._service.transaction_step(self.call, status)
             return True
         if isinstance(item, _End):
             self._leg.hangup()
+            return False
+        if isinstance(item, _RingTimeout):
+            if not self._answered:
+                self._ring_timed_out = True
+                self._leg.hangup()
             return False
         if isinstance(item, _Redirect):
             self._leg.stop_playback()
