@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -135,6 +136,7 @@ class VoiceService:
         self.dialer = dialer
         self._sessions = sessions
         self._tasks: set[asyncio.Task[None]] = set()
+        self._last_dial: dict[str, float] = {}  # account → monotonic time of its last dial here
 
     # --- accept ---------------------------------------------------------------------------
 
@@ -363,6 +365,13 @@ class VoiceService:
             if call.dial_at > self._clock.now() + timedelta(milliseconds=5):
                 await jobs.postpone(conn, job.id, call.dial_at, "waiting for the account's dial slot")
                 return
+            # Slots are planned at accept time; a late slot must not bunch up with the next one,
+            # so this process also keeps its own dials of one account 1/CPS apart.
+            wait = self._last_dial.get(call.account_sid, -1e9) + 1 / self._settings.calls_per_second \
+                - time.monotonic()
+            if wait > 0:
+                raise RetryLater(wait, "the account's calls per second")
+            self._last_dial[call.account_sid] = time.monotonic()
             await self.callback(conn, call, CallbackEvent.INITIATED)
             await jobs.complete(conn, job.id)
         self._wakeup.notify()
