@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from openline.codecs.twiml import TwimlError
 from openline.codecs.twiml.voice import (
@@ -16,6 +18,7 @@ from openline.codecs.twiml.voice import (
     RedirectVerb,
     RejectVerb,
     SayVerb,
+    VoiceResponse,
     parse_voice_twiml,
 )
 
@@ -68,3 +71,51 @@ def test_refused_documents_carry_twilios_code(doc: str, code: int) -> None:
     with pytest.raises(TwimlError) as info:
         parse_voice_twiml(doc)
     assert info.value.twilio_code == code
+
+
+# --- fuzzing: nothing but TwimlError escapes ------------------------------------------------------
+
+SETTINGS = settings(database=None, deadline=None)
+TOKENS = [
+    "<Response>", "</Response>", "<Say>", "</Say>", '<Say loop="0">', "<Play>", "</Play>", '<Play digits="1w">',
+    "<Pause/>", '<Pause length="x"/>', "<Gather>", "</Gather>", '<Gather numDigits="0">', "<Record/>",
+    '<Record maxLength="99999"/>', "<Dial>", "</Dial>", "<Number>", "</Number>", "<Sip>", "</Sip>",
+    "<Redirect>", "</Redirect>", "<Hangup/>", '<Reject reason="x"/>', "<Foo/>", "hi", " ", "+15551234567",
+    "sip:a@b", "&amp;", "&bogus;", "<!DOCTYPE Response>", "<", ">", '"', "/", "\x00",
+]  # fmt: skip
+
+
+def _only_twiml_error(doc: bytes | str) -> None:
+    try:
+        result = parse_voice_twiml(doc)
+    except TwimlError:
+        return
+    assert isinstance(result, VoiceResponse)
+
+
+@SETTINGS
+@given(st.binary(max_size=2048))
+def test_fuzz_random_bytes(data: bytes) -> None:
+    _only_twiml_error(data)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(TOKENS), max_size=40).map("".join))
+def test_fuzz_token_soup(doc: str) -> None:
+    _only_twiml_error(doc)
+
+
+@SETTINGS
+@given(st.text(max_size=200))
+def test_say_text_round_trips_through_the_sdk(text: str) -> None:
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    response.say(text)
+    try:
+        verbs = parse_voice_twiml(str(response)).verbs
+    except TwimlError:
+        return  # text the XML cannot carry (control characters): refused, never a crash
+    # XML 1.0 §2.11: a parser hands over every line end as "\n".
+    expected = text.replace("\r\n", "\n").replace("\r", "\n").strip(" \t\n")
+    assert verbs == (SayVerb(expected),)
