@@ -168,6 +168,11 @@ class Interpreter:
         self._dial: DialVerb | None = None
 
     @property
+    def document_url(self) -> str | None:
+        """The URL of the document being run (relative URLs in it resolve against this)."""
+        return self._url
+
+    @property
     def current_record(self) -> RecordVerb | None:
         """The <Record> being recorded or saved (its recordingStatusCallback is the service's to send)."""
         return self._record

@@ -390,8 +390,12 @@ class VoiceService:
 
     # --- <Dial>: child calls -----------------------------------------------------------------
 
-    async def create_child(self, parent: Call, target: str, caller_id: str, timeout: int) -> Call:
-        """A <Dial>ed call: its own Call resource (outbound-dial) under the parent; not paced by CPS."""
+    async def create_child(self, parent: Call, target: str, caller_id: str, timeout: int,
+                           callback: tuple[str | None, str, Sequence[str]] = (None, "POST", ("completed",))) -> Call:
+        """A <Dial>ed call: its own Call resource (outbound-dial) under the parent; not paced by CPS.
+
+        ``callback`` is the noun's statusCallback, its method and events (relative URLs resolved by the caller).
+        """
         now = self._clock.now()
         parsed = parse_e164(target)
         call = Call(
@@ -399,11 +403,14 @@ class VoiceService:
             direction=CallDirection.OUTBOUND_DIAL, from_addr=caller_id,
             to_addr=parsed.e164 if parsed else target, status=CallStatus.QUEUED, start_time=None, end_time=None,
             duration=None, answered_by=None, caller_name=None, phone_number_sid=None, url=None, method="POST",
-            twiml=None, fallback_url=None, fallback_method="POST", status_callback=None,
-            status_callback_method="POST", status_callback_events=CallbackEvent.COMPLETED.value, timeout=timeout,
-            record=False, send_digits=None, application_sid=None, dial_at=now, date_created=now, date_updated=now)
+            twiml=None, fallback_url=None, fallback_method="POST", status_callback=callback[0],
+            status_callback_method=callback[1], status_callback_events=" ".join(sorted(set(callback[2]))),
+            timeout=timeout, record=False, send_digits=None, application_sid=None, dial_at=now, date_created=now,
+            date_updated=now)
         async with self._db.transaction() as conn:
             await self._calls.insert(conn, call)
+            await self.callback(conn, call, CallbackEvent.INITIATED)
+        self._wakeup.notify()
         return call
 
     # --- inbound ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from openline.codecs.twiml.voice import DialVerb
 from openline.core.call_legs import (
@@ -66,6 +67,7 @@ class DialAttempt:
     post: Callable[[ChildEvent | DialTimeLimit], None]  # into the session's queue
     parent_sink: AudioSink | None  # the session's own sink (Record=true), fed during the bridge too
     loop: asyncio.AbstractEventLoop
+    document_url: str | None = None  # where relative noun URLs resolve
     children: list[_Child] = field(default_factory=list)
     bridged: _Child | None = None
     tape: Tape | None = None
@@ -75,7 +77,10 @@ class DialAttempt:
         """Place every child; an outcome at once when none could be placed."""
         caller_id = self.verb.caller_id or self.parent.from_addr
         for index, target in enumerate(self.verb.targets):
-            child = await self.service.create_child(self.parent, target.address, caller_id, self.verb.timeout)
+            callback_url = urljoin(self.document_url or "", target.status_callback) if target.status_callback else None
+            child = await self.service.create_child(
+                self.parent, target.address, caller_id, self.verb.timeout,
+                (callback_url, target.status_callback_method, target.status_callback_events))
             dialer = self.service.dialer
             assert dialer is not None
             try:

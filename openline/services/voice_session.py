@@ -300,7 +300,7 @@ class CallSession:
             elif isinstance(action, Dial):
                 self._dial = DialAttempt(self._service, self._recordings, self.call, self._leg, action.verb,
                                          self._queue.put_nowait, self._heard if self._call_tape else None,
-                                         self._loop)
+                                         self._loop, self._interpreter.document_url)
                 outcome = await self._dial.start()
                 if outcome is not None:
                     self._dial = None
@@ -364,7 +364,8 @@ class CallSession:
         record = self._interpreter.current_record
         if record is None or not record.recording_status_callback:
             return None, "POST"
-        return urljoin(self.call.url or "", record.recording_status_callback), record.recording_status_callback_method
+        return (urljoin(self._interpreter.document_url or "", record.recording_status_callback),
+                record.recording_status_callback_method)
 
     async def _play(self, action: PlayAudio) -> None:
         pcm = self._played.get(action.url, b"")

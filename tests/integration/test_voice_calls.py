@@ -296,7 +296,9 @@ def test_dial_bridges_two_handsets_and_records(client: Client, server: OpenlineS
             PlayUrl=app.url("/audio/tone.wav"), HangupAfter="3")
     forward = VoiceResponse()
     dial = forward.dial(record="record-from-answer", action="/voice/dialed", timeout=10)
-    dial.number(callee)
+    dial.number(callee, status_callback="/voice/child-status",
+                status_callback_event="initiated ringing answered completed")
+    app.on("/voice/child-status", (204, "text/plain", b""))
     app.on("/voice/forward", twiml(str(forward)))
     app.on("/voice/dialed", twiml("<Response><Say>The call has ended.</Say><Hangup/></Response>"))
     client.incoming_phone_numbers.list(phone_number=number)[0].update(voice_url=app.url("/voice/forward"))
@@ -313,6 +315,10 @@ def test_dial_bridges_two_handsets_and_records(client: Client, server: OpenlineS
     child = children[0]
     assert child.direction == "outbound-dial" and child.to == callee and child._from == caller
     assert child.status == "completed" and int(child.duration) >= 2
+    child_statuses = app.wait("/voice/child-status", 4)
+    assert [s.get("CallStatus") for s in child_statuses] == ["initiated", "ringing", "in-progress", "completed"]
+    assert all(s.signature_valid and s.get("ParentCallSid") == parent and s.get("Direction") == "outbound-dial"
+               for s in child_statuses)
     wait_for(lambda: client.calls(parent).fetch().status == "completed")
 
     # Audio flowed both ways: each handset heard the other's tone.

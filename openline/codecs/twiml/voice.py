@@ -112,10 +112,16 @@ class RecordVerb:
     trim: bool = True  # trim-silence (Twilio's default)
 
 
+CALL_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
+
+
 @dataclass(frozen=True, slots=True)
 class DialTarget:
     address: str  # an E.164 number (as written) or a sip: URI
     send_digits: str | None = None  # <Number sendDigits>: pressed once the callee answers
+    status_callback: str | None = None  # the child call's own status callbacks (<Number>/<Sip>)
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = ("completed",)
 
 
 DIAL_RECORD = frozenset({"do-not-record", "record-from-answer", "record-from-ringing", "record-from-answer-dual",
@@ -266,12 +272,12 @@ def _dial(el: _Element) -> DialVerb:
             digits = _optional_attr(child, "sendDigits")
             if digits is not None and not set(digits) <= DIAL_DIGITS:
                 raise TwimlError(f"<Number sendDigits> may hold only 0-9, *, #, A-D and w, got {digits!r}")
-            targets.append(DialTarget(number, digits))
+            targets.append(DialTarget(number, digits, *_noun_callbacks(child)))
         elif child.tag == "Sip":
             uri = _text_only(child).strip(_XML_WHITESPACE)
             if not uri.lower().startswith(("sip:", "sips:")):
                 raise TwimlError(f"<Sip> must hold a sip: URI, got {uri!r}")
-            targets.append(DialTarget(uri))
+            targets.append(DialTarget(uri, None, *_noun_callbacks(child)))
         else:
             # <Client>, <Conference>, <Queue>... are not offered: refuse rather than drop the call.
             raise TwimlError(f"<{child.tag}> is not supported in <Dial>")
@@ -287,6 +293,16 @@ def _dial(el: _Element) -> DialVerb:
         caller_id=_optional_attr(el, "callerId"), action=_optional_attr(el, "action"),
         method=_method_attr(el, "method"), record=record not in ("do-not-record", "false"),
         time_limit=_int(el, "timeLimit", 14_400, 1, 14_400))
+
+
+def _noun_callbacks(el: _Element) -> tuple[str | None, str, tuple[str, ...]]:
+    """A dialed noun's ``statusCallback``, ``statusCallbackMethod`` and ``statusCallbackEvent``."""
+    raw = el.attrs.get("statusCallbackEvent")
+    events = tuple(raw.split()) if raw is not None else ("completed",)
+    if not set(events) <= CALL_EVENTS:
+        raise TwimlError(f"<{el.tag} statusCallbackEvent> may list only initiated, ringing, answered and "
+                         f"completed, got {raw!r}")
+    return _optional_attr(el, "statusCallback"), _method_attr(el, "statusCallbackMethod"), events
 
 
 def _empty(el: _Element) -> None:

@@ -37,16 +37,18 @@ def test_sdk_style_document() -> None:
 
 def test_dial_nouns_and_attributes() -> None:
     doc = ('<Response><Dial callerId="+15550001111" timeout="12" timeLimit="60" record="record-from-ringing-dual" '
-           'action="/a" method="GET"><Number sendDigits="ww1">+15551112222</Number><Sip>sip:al@pbx.example</Sip>'
+           'action="/a" method="GET"><Number sendDigits="ww1" statusCallback="/s" statusCallbackMethod="GET" '
+           'statusCallbackEvent="ringing answered">+15551112222</Number><Sip>sip:al@pbx.example</Sip>'
            '</Dial><Dial> +15553334444 </Dial></Response>')
     first, second = parse_voice_twiml(doc).verbs
-    assert first == DialVerb((DialTarget("+15551112222", "ww1"), DialTarget("sip:al@pbx.example")), 12,
-                             "+15550001111", "/a", "GET", True, 60)
+    assert first == DialVerb((DialTarget("+15551112222", "ww1", "/s", "GET", ("ringing", "answered")),
+                              DialTarget("sip:al@pbx.example")), 12, "+15550001111", "/a", "GET", True, 60)
     assert second == DialVerb((DialTarget("+15553334444"),))
 
 
 @pytest.mark.parametrize(("doc", "code"), [
     ("<Response><Dial/></Response>", 12200),
+    ("<Response><Dial><Number statusCallbackEvent='hungup'>+1555</Number></Dial></Response>", 12200),
     ("<Response><Dial><Conference>room</Conference></Dial></Response>", 12200),
     ("<Response><Dial><Sip>tel:123</Sip></Dial></Response>", 12200),
     ("<Response><Dial record='always'>+1555</Dial></Response>", 12200),
