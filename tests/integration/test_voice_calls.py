@@ -302,7 +302,7 @@ def test_dial_bridges_two_handsets_and_records(client: Client, server: OpenlineS
     app.on("/voice/forward", twiml(str(forward)))
     app.on("/voice/dialed", twiml("<Response><Say>The call has ended.</Say><Hangup/></Response>"))
     client.incoming_phone_numbers.list(phone_number=number)[0].update(voice_url=app.url("/voice/forward"))
-    response = sandbox(server, "POST", "/Calls", From=caller, To=number, Digits="ww",
+    response = sandbox(server, "POST", "/Calls", From=caller, To=number, Digits="wwww",
                        PlayUrl=app.url("/audio/tone.wav"))
     assert response.status_code == 201, response.text
     parent = response.json()["sid"]
