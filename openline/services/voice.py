@@ -484,12 +484,18 @@ class VoiceService:
             await asyncio.wait(set(self._tasks), timeout=5)
 
     async def recover(self) -> None:
-        """Calls left ringing or in progress by a previous run of this process cannot resume: end them."""
+        """Calls left ringing or in progress by a previous run of this process cannot resume: end them.
+
+        So do queued calls whose dial job was taken but never dialed (child calls of a <Dial> too).
+        """
         async with self._db.transaction() as conn:
             for call in await self._calls.unfinished(conn):
                 if call.sid not in self.live:
                     await self.set_status(conn, call, CallStatus.FAILED if call.status is CallStatus.IN_PROGRESS
                                           else CallStatus.CANCELED)
+            for call in await self._calls.orphaned(conn, VOICE_DIAL):
+                if call.sid not in self.live:
+                    await self.set_status(conn, call, CallStatus.FAILED)
 
 
 _EVENT_ORDER = [CallbackEvent.INITIATED, CallbackEvent.RINGING, CallbackEvent.ANSWERED, CallbackEvent.COMPLETED]

@@ -12,7 +12,7 @@ import pytest
 from openline.core.calls import Call, CallDirection, CallStatus, Recording
 from openline.core.sids import SidPrefix, new_sid
 from openline.storage import dialect as dialects
-from openline.storage import migrate
+from openline.storage import jobs, migrate
 from openline.storage.database import Database
 from openline.storage.dialect import SqliteOptions
 from openline.storage.paging import Cursor
@@ -88,6 +88,19 @@ async def test_calls_round_trip_filter_and_dial_slots(db: Database) -> None:
     async with db.read() as conn:
         assert await repo.get(conn, second.sid) == moved
         assert [c.sid for c in await repo.unfinished(conn)] == [second.sid]
+
+
+async def test_orphaned_queued_calls_are_those_without_a_dial_job(db: Database) -> None:
+    repo = CallRepository()
+    waiting, orphan = a_call(), a_call()
+    answered = a_call(status=CallStatus.IN_PROGRESS)
+    async with db.transaction() as conn:
+        for call in (waiting, orphan, answered):
+            await repo.insert(conn, call)
+        await jobs.enqueue(conn, "voice_dial", {"sid": waiting.sid}, T0, T0)
+        await jobs.enqueue(conn, "other_kind", {"sid": orphan.sid}, T0, T0)
+    async with db.read() as conn:
+        assert [c.sid for c in await repo.orphaned(conn, "voice_dial")] == [orphan.sid]
 
 
 async def test_recordings_by_account_and_call(db: Database) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from openline.core.call_legs import (
 from openline.core.calls import CallStatus
 from openline.services import voice_session
 from openline.services.voice import CreateCall
+from openline.storage import jobs
 
 ACCOUNT, TOKEN = "AC" + "a" * 32, "b" * 32
 
@@ -164,3 +166,23 @@ async def test_playback_tokens_drive_the_document(openline: composition.Openline
     await eventually(lambda: "hangup" in leg.calls)
     await asyncio.sleep(0.1)
     assert await status_of(openline, sid) is CallStatus.COMPLETED
+
+
+async def test_restart_ends_calls_that_cannot_resume(openline: composition.Openline) -> None:
+    voice = openline.voice
+    assert voice is not None
+    async with openline.db.read() as conn:
+        account = await openline.services.account_repository.get(conn, ACCOUNT)
+    assert account is not None
+    request = CreateCall(to="+15558670501", from_="+15005550006", twiml="<Response/>")
+    kept, lost = await voice.create(account, request), await voice.create(account, request)
+    async with openline.db.transaction() as conn:
+        # The dial job of `lost` was taken by a process that died before dialing.
+        claimed = await jobs.claim(conn, ("voice_dial",), "crashed", openline.clock.now() + timedelta(hours=1),
+                                   timedelta(seconds=60), 10, False)
+        lost_job = next(j for j in claimed if j.payload["sid"] == lost.sid)
+        await jobs.complete(conn, lost_job.id)
+        await jobs.release_all_leases(conn)
+    await voice.recover()
+    assert await status_of(openline, lost.sid) is CallStatus.FAILED
+    assert await status_of(openline, kept.sid) is CallStatus.QUEUED  # its job is still there: it will be dialed

@@ -10,9 +10,10 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, ClassVar
 
-from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
 
 from openline.core.calls import Call, CallDirection, CallStatus, Recording
+from openline.storage import schema
 from openline.storage import schema_voice as t
 from openline.storage.database import Conn
 from openline.storage.paging import Cursor, Page
@@ -68,6 +69,14 @@ class CallRepository(TableRepository[Call]):
         value = (await conn.execute(select(func.max(c.dial_at)).where(
             c.account_sid == account_sid, c.direction == CallDirection.OUTBOUND_API.value))).scalar_one_or_none()
         return value if isinstance(value, datetime) else None
+
+    async def orphaned(self, conn: Conn, dial_kind: str) -> list[Call]:
+        """Queued outbound calls with no dial job left (a crash between taking the job and dialing)."""
+        c, j = self.table.c, schema.jobs.c
+        pending = select(j.id).where(j.kind == dial_kind, j.payload == literal('{"sid":"') + c.sid + literal('"}'))
+        rows = await conn.execute(select(self.table).where(
+            c.status == CallStatus.QUEUED.value, c.direction != CallDirection.INBOUND.value, ~pending.exists()))
+        return [self._entity(row) for row in rows]
 
     async def unfinished(self, conn: Conn) -> list[Call]:
         c = self.table.c
