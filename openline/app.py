@@ -46,8 +46,10 @@ from openline.api.sendgrid import webhooks as sendgrid_webhooks
 from openline.api.services import ApiServices
 from openline.api.v2010 import accounts as accounts_api
 from openline.api.v2010 import applications as applications_api
+from openline.api.v2010 import calls as calls_api
 from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
+from openline.api.v2010 import recordings as recordings_api
 from openline.config import SANDBOX_CARRIER, Settings
 from openline.console import ConsoleServices, console_app
 from openline.core.channels import Channel
@@ -70,6 +72,7 @@ from openline.services.conversation_events import CONVERSATION_EVENT, Conversati
 from openline.services.conversation_inbound import CONVERSATION_INBOUND, ConversationInbound
 from openline.services.conversation_messages import ConversationMessages
 from openline.services.conversations import CONVERSATION_TIMER, Conversations
+from openline.services.dialers import RoutingDialer
 from openline.services.dispatch import Dispatcher, Receipts
 from openline.services.email import EMAIL_DELIVER, EMAIL_EXPAND, MailService
 from openline.services.email_admin import EmailAdmin
@@ -86,14 +89,19 @@ from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.metrics import Metrics
 from openline.services.numbers import ApplicationService, PhoneNumberService
 from openline.services.queue import Wakeup
+from openline.services.recordings import RecordingService
 from openline.services.routing import Router as MessageRouter
 from openline.services.sandbox import SANDBOX_DELIVER, SandboxNetwork
 from openline.services.sandbox_handsets import Handsets
+from openline.services.sandbox_voice import SandboxVoice
 from openline.services.sip_registrations import Registrations
 from openline.services.smpp_carrier import SmppCarrier, SmppInbound
+from openline.services.speech import Speech
 from openline.services.throughput import Throughput
 from openline.services.urls import PublicUrl
 from openline.services.verify import Verifier
+from openline.services.voice import VOICE_CONTROL, VOICE_DIAL, VoiceService
+from openline.services.voice_session import CallSessions
 from openline.services.web_chat import WebChat
 from openline.services.webhooks import WebhookCaller
 from openline.storage import dialect as dialects
@@ -135,6 +143,7 @@ from openline.storage.repositories.messaging import (
 )
 from openline.storage.repositories.sip import SipRegistrationRepository
 from openline.storage.repositories.verify import VerifyRepositories
+from openline.storage.repositories.voice import CallRepository, HandsetVoiceRepository, RecordingRepository
 from openline.transports.address_guard import outbound_transport
 from openline.transports.chat_http import ChatHttpClient
 from openline.transports.sip_service import SipService
@@ -234,6 +243,7 @@ class Openline:
     links: list[SmppClient] = field(default_factory=list)
     listeners: list[InboundSmtpServer] = field(default_factory=list)  # inbound SMTP (email parse)
     metrics: Metrics = field(default_factory=Metrics)
+    voice: VoiceService | None = None
     notifications: JobNotifications | None = None
     chat_notifications: JobNotifications | None = None  # web chat notices (PostgreSQL, API roles)
     locks: AdvisoryLocks | None = None
@@ -285,6 +295,8 @@ class Openline:
                 log.info("resuming %d jobs interrupted by the last shutdown", released)
         if self.notifications is not None:
             await self.notifications.start()
+        if self.voice is not None and self.db.dialect.is_sqlite:
+            await self.voice.recover()  # calls a crash left live cannot resume (one process owns SQLite)
         self._tasks = [asyncio.create_task(pool.run(), name=pool.name) for pool in self.pools]
         for link in self.links:
             await link.start()
@@ -294,6 +306,8 @@ class Openline:
             await self.sip.start()
 
     async def stop_workers(self) -> None:
+        if self.voice is not None:
+            await self.voice.close()
         if self.sip is not None and self.runs_workers:
             await self.sip.close()  # live calls get their BYE while the loop still runs
         if self.chat_notifications is not None:
@@ -475,11 +489,28 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
                                                  EMAIL_EVENTS: email_events.deliver,
                                                  EMAIL_PARSE: inbound_parse.deliver},
                             wakeup, concurrency=settings.email.delivery_concurrency))
+    # Voice: the Calls API, live calls run in this process, and the dialers that place legs. The
+    # routing dialer asks real carriers first (SIP, added to `dialers` ahead of the sandbox), then
+    # the sandbox's simulated handsets when the sandbox is on.
+    phones = SandboxVoice(db, clock, blobs, HandsetVoiceRepository(), http)
+    dialers = RoutingDialer([*([sip.dialer] if sip is not None else []),
+                             *([phones] if settings.sandbox.enabled else [])])
+    recordings = RecordingService(db, clock, wakeup, blobs, RecordingRepository(), CallRepository(), urls)
+    sessions = CallSessions(Speech(settings.data_dir / "tts-cache", settings.voice.tts_command), caller, alerts,
+                            http, settings.voice.max_call_seconds, recordings)
+    voice = VoiceService(db, clock, settings.voice, wakeup, CallRepository(), number_repo, app_repo, dialers,
+                         sessions)
+    if sip is not None:
+        sip.attach(voice)  # INVITEs from trunks and SIP users become inbound calls
+    pools.append(WorkerPool("voice", db, clock, {VOICE_DIAL: voice.dial, VOICE_CONTROL: voice.control}, wakeup,
+                            concurrency=64, **pool_options))
     verifier = Verifier(db, clock, settings.verify, messaging, wakeup, lookup, secrets.derive("verify codes"),
-                        VerifyRepositories(), number_repo, mail, settings.email.verify_from)
+                        VerifyRepositories(), number_repo, mail, settings.email.verify_from, voice)
+    runs_workers = settings.role in ("worker", "all")
     product_operations: dict[str, list[Operation]] = {
         "api": [*accounts_api.operations(services), *applications_api.operations(services),
-                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging)],
+                *phone_numbers_api.operations(services), *messages_api.operations(services, messaging),
+                *calls_api.operations(services, voice), *recordings_api.operations(services, recordings)],
         "messaging": messaging_v1.operations(services, admin),
         "monitor": monitor_v1.operations(services, alerts),
         "accounts": accounts_v1.operations(services),
@@ -492,11 +523,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     sendgrid_operations = [*sendgrid_mail.operations(mail, email_keys), *sendgrid_templates.operations(email_admin),
                            *sendgrid_suppressions.operations(email_admin),
                            *sendgrid_webhooks.operations(email_events, email_admin)]
-    sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup),
+    sandbox_operations = [*sandbox_api.operations(services, handsets, sandbox_clock, wakeup,
+                                                   voice, phones),
                           *email_sandbox.operations(services, mail)]
     errors_base = settings.base_url
-
-    runs_workers = settings.role in ("worker", "all")
 
     async def health() -> dict[str, Any]:
         async with db.read() as conn:
@@ -536,6 +566,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     }
     products["api"].routes.append(messages_api.media_content_route(services, messaging))
     products["conversations"].routes.extend(chat_socket.routes(web_chat, chat_hub))
+    products["api"].routes.append(recordings_api.media_route(services, recordings))
     products[SENDGRID] = Router(routes=sendgrid_framework.build_sendgrid_routes(sendgrid_operations, email_keys,
                                                                                 authenticator),
                                 default=sendgrid_framework.not_found)
@@ -543,7 +574,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     console = console_app(ConsoleServices(
         authenticator, services.accounts, services.numbers, messaging, admin, verifier, alerts, handsets,
         InsightService(db, clock, InsightRepositories(), account_repo, key_repo), health,
-        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages, chat_tokens))
+        secrets.derive("console sessions"), settings.sandbox.enabled, mail, conv_messages, chat_tokens, voice))
     root = Starlette(routes=[*system.routes(health, lambda: openapi.build(documented), errors_base, render_metrics),
                              *build_routes(sandbox_operations, authenticator, limiter),
                              *email_sandbox.tracking_routes(mail),
@@ -564,6 +595,6 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
                     links=list(links.values()), listeners=listeners, metrics=metrics,
                     notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request),
-                    channels=channel_directory, sip=sip, chat_notifications=chat_feed.listening)
+                    channels=channel_directory, sip=sip, chat_notifications=chat_feed.listening, voice=voice)
 
 

@@ -102,6 +102,18 @@ class SandboxSettings(BaseModel):
     clock: bool = False  # `--sandbox-clock`: POST /sandbox/v1/Clock moves Openline's time forward
 
 
+class VoiceSettings(BaseModel):
+    """``[voice]``: calls (Calls API, TwiML IVRs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Outbound API calls each account may start per second (Twilio's default is 1 CPS); calls
+    # over the rate wait in the account's queue (status queued) for their slot.
+    calls_per_second: float = Field(default=1.0, gt=0, le=1000)
+    tts_command: str = "espeak-ng"  # the text-to-speech engine <Say> runs (espeak-ng's command line)
+    max_call_seconds: int = Field(default=14_400, ge=1)  # Twilio's TimeLimit default: 4 hours
+
+
 class InterceptSettings(BaseModel):
     """``openline serve --intercept``: the HTTP proxy that lets unchanged apps reach Openline."""
 
@@ -696,6 +708,7 @@ class Settings(BaseSettings):
     intercept: InterceptSettings = InterceptSettings()
     channels: ChannelSettings = ChannelSettings()
     sip: SipSettings | None = None  # `[sip]`: voice over SIP trunks and registered SIP users
+    voice: VoiceSettings = VoiceSettings()
 
     @field_validator("account_sid")
     @classmethod

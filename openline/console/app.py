@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from openline.console import (
     alerts,
+    calls,
     conversations,
     dashboard,
     inbox,
@@ -37,6 +38,7 @@ def console_app(services: ConsoleServices) -> Starlette:
         *signin.routes(console),
         *dashboard.routes(console),
         *messages.routes(console),
+        *calls.routes(console),
         *numbers.routes(console),
         *messaging_services.routes(console),
         *conversations.routes(console),

@@ -18,6 +18,7 @@ from openline.services.messaging_services import MessagingServiceAdmin
 from openline.services.numbers import PhoneNumberService
 from openline.services.sandbox_handsets import Handsets
 from openline.services.verify import Verifier
+from openline.services.voice import VoiceService
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +38,4 @@ class ConsoleServices:
     mail: MailService | None = None  # the sandbox inbox
     conversations: ConversationMessages | None = None  # threads for the Conversations pages
     chat_tokens: AccessTokens | None = None  # the agent view's web chat tokens
+    voice: VoiceService | None = None  # the calls log

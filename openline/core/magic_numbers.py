@@ -21,6 +21,13 @@ TO_ERRORS: dict[str, int] = {
     "+15005550004": 21610,  # recipient opted out (blacklisted)
     "+15005550009": 21614,  # not a mobile number
 }
+# Placing a call: Twilio's test-credentials numbers for calls answer these codes.
+CALL_TO_ERRORS: dict[str, int] = {
+    "+15005550001": 21217,  # phone number does not appear to be valid
+    "+15005550002": 21214,  # 'To' number cannot be reached
+    "+15005550003": 21215,  # no international permission
+    "+15005550004": 21216,  # number blocked for this account
+}
 FROM_ERRORS: dict[str, int] = {
     "+15005550001": 21212,  # invalid 'From'
     "+15005550007": 21606,  # not owned by the account

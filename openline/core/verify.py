@@ -56,7 +56,7 @@ class Channel(StrEnum):
     SNA = "sna"
 
 
-SUPPORTED_CHANNELS = frozenset({Channel.SMS, Channel.EMAIL})  # call arrives with the voice issue
+SUPPORTED_CHANNELS = frozenset({Channel.SMS, Channel.CALL, Channel.EMAIL})
 
 
 @dataclass(frozen=True, slots=True)

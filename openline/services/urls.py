@@ -23,3 +23,8 @@ class PublicUrl:
         """A media URL as a customer's app receives it in a webhook."""
         base = self._app_base or self.base
         return f"{base}/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}"
+
+    def recording_for_app(self, account_sid: str, recording_sid: str) -> str:
+        """A recording's URL as a customer's app receives it (RecordingUrl): add .wav or .mp3 for the media."""
+        base = self._app_base or self.base
+        return f"{base}/2010-04-01/Accounts/{account_sid}/Recordings/{recording_sid}"

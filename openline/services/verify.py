@@ -62,6 +62,7 @@ from openline.services.lookup import LineType, LookupService
 from openline.services.messaging import MAX_BODY_CHARS, MessagingService, SendRequest
 from openline.services.queue import Wakeup
 from openline.services.verify_rate_limits import MAX_BUCKET_INTERVAL, RateLimitAdmin, invalid, service_in_account
+from openline.services.voice import CreateCall, VoiceService
 from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories import IncomingPhoneNumberRepository
@@ -147,7 +148,9 @@ class Verifier:
         self, db: Database, clock: Clock, settings: VerifySettings, messaging: MessagingService, wakeup: Wakeup,
         lookup: LookupService, code_key: bytes, repositories: VerifyRepositories,
         numbers: IncomingPhoneNumberRepository, mail: MailService | None = None, mail_from: str = "",
+        voice: VoiceService | None = None,
     ) -> None:
+        self._voice = voice  # the call channel's dialer; None: channel=call is refused
         self._mail = mail  # the email channel's sender; None: channel=email is refused
         self._mail_from = mail_from
         self._db = db
@@ -213,7 +216,8 @@ class Verifier:
                 raise TwilioError(60204, "CustomMessage is not enabled for this service ([verify] "
                                          "custom_message_enabled)")
             line = self._line_type(service, to) if channel is not Channel.EMAIL else None
-            if service.skip_sms_to_landlines and line is not None and line.type == "landline":
+            if service.skip_sms_to_landlines and channel is Channel.SMS and line is not None \
+                    and line.type == "landline":
                 raise TwilioError(60205, f"{to} is a landline, and this service skips SMS to landlines")
 
             limits = [*self._pumping_limits(account, to), *await self._bucket_limits(conn, service, request)]
@@ -241,6 +245,8 @@ class Verifier:
                                                request.app_hash)
             if channel is Channel.EMAIL:
                 sent_id = await self._send_email(conn, account, to, name, code, request, service)
+            elif channel is Channel.CALL:
+                sent_id = await self._call(conn, account, to, name, code, request, own.sender)
             else:
                 from_, messaging_service = await self._sender(conn, account, own.sender)
                 sent_id = (await self._messaging.accept(conn, account, SendRequest(
@@ -255,6 +261,28 @@ class Verifier:
             attempts = await self._repos.attempts.for_verification(conn, verification.sid)
         self._wakeup.notify()
         return VerificationView(verification, verification.status_at(now), tuple(attempts))
+
+    async def _call(self, conn: Conn, account: Account, to: str, name: str, code: str, request: StartRequest,
+                    configured: str | None) -> str:
+        """The code spoken on a call (digits one by one, said three times), in the verification's transaction."""
+        if self._voice is None:
+            raise invalid("Invalid parameter Channel: calls are not available on this Openline")
+        parsed = parse_e164(to)
+        language = verify_templates.language_for(request.locale, parsed.iso_country if parsed else None)
+        twiml = verify_templates.spoken_twiml(language, name, code)
+        from_ = await self._caller_id(conn, account, configured)
+        call = await self._voice.accept(conn, account, CreateCall(to=to, from_=from_, twiml=twiml))
+        return call.sid
+
+    async def _caller_id(self, conn: Conn, account: Account, configured: str | None) -> str:
+        """[verify] sender when it is a number, else the account's first voice-capable number."""
+        if configured and not configured.startswith("MG"):
+            return configured
+        page = await self._numbers.page_for(conn, account.sid, SENDER_SCAN, Cursor())
+        for number in page.items:
+            if number.voice_capable:
+                return number.phone_number
+        return magic_numbers.VALID_FROM
 
     async def _send_email(self, conn: Conn, account: Account, to: str, name: str, code: str,
                           request: StartRequest, service: VerifyService) -> str:

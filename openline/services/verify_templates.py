@@ -9,6 +9,7 @@ template for falls back to English (Twilio: "It will fallback to English").
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -88,3 +89,22 @@ def render(language: str, name: str, code: str, warning: bool, app_hash: str | N
 def render_custom(message: str, code: str) -> str:
     """Twilio's deprecated CustomMessage: the text with ``{{code}}`` replaced by the code."""
     return message.replace("{{code}}", code)
+
+
+# How many times the code is said on a call, and the language attribute <Say> gets for each template.
+SPOKEN_REPEATS = 3
+_SAY_LANGUAGE = {"en": "en-US", "es": "es-ES", "fr": "fr-FR", "de": "de-DE", "pt": "pt-BR", "it": "it-IT",
+                 "nl": "nl-NL", "zh": "zh-CN", "ja": "ja-JP", "ar": "ar-AE"}
+
+
+def spoken_code(code: str) -> str:
+    """Digits said one by one ("1, 2, 3"): a text-to-speech engine reads "123" as a number."""
+    return ", ".join(code)
+
+
+def spoken_twiml(language: str, name: str, code: str) -> str:
+    """The TwiML of a Verify call: the localized sentence with the code spelled out, three times."""
+    sentence = render(language, name, spoken_code(code), False)
+    say = (f'<Say language="{_SAY_LANGUAGE.get(language, "en-US")}">'
+           f"{html.escape(sentence, quote=False)}</Say>")
+    return "<Response>" + '<Pause length="1"/>'.join([say] * SPOKEN_REPEATS) + "</Response>"

@@ -685,3 +685,4 @@ sip_registrations = Table(
     Column("date_updated", UtcDateTime, nullable=False),
     UniqueConstraint("username", "contact", name="uq_sip_registrations_binding"),
 )
+from openline.storage import schema_voice as _voice  # noqa: E402,F401  (voice tables, same metadata)

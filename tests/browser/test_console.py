@@ -169,7 +169,8 @@ def test_create_an_api_key_then_revoke_it(page: Page, server: OpenlineServer) ->
 def test_pages_fit_a_phone_screen_and_have_landmarks(page: Page, server: OpenlineServer) -> None:
     sign_in(page, server.url, *credentials(server))
     page.set_viewport_size(PHONE)
-    for path in ("/", "/messages", "/phone", "/numbers", "/numbers/buy", "/services", "/verify", "/keys", "/alerts"):
+    for path in ("/", "/messages", "/calls", "/phone", "/numbers", "/numbers/buy", "/services", "/verify", "/keys",
+                 "/alerts"):
         page.goto(f"{server.url}/console{path}")
         expect(page.get_by_role("main")).to_be_visible()
         expect(page.get_by_role("navigation", name="Console")).to_be_visible()

@@ -201,6 +201,38 @@ def test_cancel(client: Client, server: OpenlineServer, service: str) -> None:
     assert client.verify.v2.services(service).verifications(verification.sid).fetch().status == "canceled"
 
 
+def heard_on_calls(server: OpenlineServer, to: str) -> list[str]:
+    """What the handset heard on its finished calls (<Say> texts), oldest call first."""
+    def finished() -> list[dict] | None:  # type: ignore[type-arg]
+        calls = httpx.get(f"{server.url}/sandbox/v1/Handsets/{to}/Calls",
+                          auth=(server.account_sid, server.auth_token)).json()["calls"]  # type: ignore[attr-defined]
+        return calls if calls and all(c["status"] == "completed" and c["recording_url"] for c in calls) else None
+    calls = wait_for(finished, timeout=60)
+    return [text for call in reversed(calls) for text in call["heard"]]  # type: ignore[union-attr]
+
+
+def test_call_channel_speaks_the_code_digit_by_digit(client: Client, server: OpenlineServer, service: str) -> None:
+    to = handset()
+    verification = client.verify.v2.services(service).verifications.create(to=to, channel="call")
+    assert verification.channel == "call" and verification.status == "pending"
+    heard = heard_on_calls(server, to)
+    assert len(heard) == 3 and len(set(heard)) == 1  # said three times
+    spoken = re.fullmatch(r"Your Acme verification code is: ((?:\d, )+\d)", heard[0])
+    assert spoken, heard[0]
+    code = spoken.group(1).replace(", ", "")
+    assert len(code) == 6
+    check = client.verify.v2.services(service).verification_checks.create(to=to, code=code)
+    assert check.status == "approved"
+    assert verification.send_code_attempts[0]["channel"] == "call"
+
+
+def test_call_channel_is_localized(client: Client, server: OpenlineServer, service: str) -> None:
+    to = handset()
+    client.verify.v2.services(service).verifications.create(to=to, channel="call", locale="fr")
+    heard = heard_on_calls(server, to)
+    assert heard[0].startswith("Votre code de vérification Acme est : ") and len(heard) == 3
+
+
 def test_approve_by_update(client: Client, service: str) -> None:
     to = handset()
     verification = client.verify.v2.services(service).verifications.create(to=to, channel="sms")
@@ -212,7 +244,7 @@ def test_verification_validation(client: Client, server: OpenlineServer, service
     verifications = client.verify.v2.services(service).verifications
     to = handset()
     assert rest_error(lambda: verifications.create(to=to, channel="pigeon")) == (400, 60200)
-    assert rest_error(lambda: verifications.create(to=to, channel="call")) == (400, 60200)
+    assert rest_error(lambda: verifications.create(to=to, channel="whatsapp")) == (400, 60200)
     assert rest_error(lambda: verifications.create(to=to, channel="email")) == (400, 60200)
     assert rest_error(lambda: verifications.create(to="not a number", channel="sms")) == (400, 60200)
     assert rest_error(lambda: verifications.create(to=to, channel="sms", custom_code="1234")) == (400, 60204)

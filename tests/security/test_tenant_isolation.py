@@ -82,7 +82,11 @@ def a(server: OpenlineServer) -> dict[str, Any]:
             "friendly_name": "A's template", "language": "en",
             "types": {"twilio/text": {"body": "A's secret template"}}})).sid,
     }
-    return {**conv_ids,
+    call = c.calls.create(to=HANDSET, from_=number.phone_number, record=True,
+                          twiml="<Response><Say>A's private call</Say></Response>")
+    wait_for(lambda: c.calls(call.sid).fetch().status == "completed", timeout=30)
+    recording = wait_for(lambda: c.recordings.list(call_sid=call.sid), timeout=10)[0]  # type: ignore[index]
+    return {**conv_ids, "CA": call.sid, "RE": recording.sid,
         "sid": sid, "token": token, "client": c, "sub": c.api.v2010.accounts.create(friendly_name="A child").sid,
         "AP": c.applications.create(friendly_name="A app").sid, "SK": c.new_keys.create(friendly_name="A key").sid,
         "PN": number.sid, "SM": message.sid, "ME": media[0].sid if media else None, "NO": alert.sid,
@@ -114,7 +118,7 @@ def _fill(template: str, a: dict[str, Any], account: str) -> str | None:
         "AccountSid": account, "MessageSid": a["IM"] if conversations else a["SM"],
         "ServiceSid": a["MG"] if "/messaging/" in template else a["VA"], "RateLimitSid": a["RK"],
         "CountryCode": "US", "PhoneNumber": a["number"], "address": HANDSET, "ConversationSid": a["CH"],
-        "ChatServiceSid": a["chat_service"],
+        "ChatServiceSid": a["chat_service"], "CallSid": a["CA"],
     }
     if conversations and "{Sid}" in template:
         for marker, key in [("/Receipts/", "DY"), ("/Participants/", "MB"), ("/Messages/", "IM"),
@@ -124,7 +128,7 @@ def _fill(template: str, a: dict[str, Any], account: str) -> str | None:
                 params["Sid"] = a[key]
                 break
     sid_by_collection = [
-        ("/Keys/", "SK"), ("/Applications/", "AP"), ("/IncomingPhoneNumbers/", "PN"), ("/Media/", "ME"),
+        ("/Recordings/", "RE"), ("/Calls/", "CA"), ("/Keys/", "SK"), ("/Applications/", "AP"), ("/IncomingPhoneNumbers/", "PN"), ("/Media/", "ME"),
         ("/Messages/", "SM"), ("/Alerts/", "NO"), ("/Buckets/", "BL"), ("/RateLimits/", "RK"),
         ("/Verifications/", "VE"), ("/PhoneNumbers/", "service_number"), ("/AlphaSenders/", "AI"),
         ("/messaging/v1/Services/", "MG"), ("/verify/v2/Services/", "VA"), ("/Accounts/", "sub"),
@@ -152,7 +156,10 @@ NOT_TENANT_DATA = {
 }
 SANDBOX = {"/sandbox/v1/Messages", "/sandbox/v1/Handsets/{address}/Messages",  # test_sandbox_handsets_...
            "/sandbox/v1/Mailboxes/{address}/Messages",  # test_email_objects_...
-           "/sandbox/v1/Mailboxes/{address}/Messages/{id}/raw"}
+           "/sandbox/v1/Mailboxes/{address}/Messages/{id}/raw",
+           # test_sandbox_calls_are_per_account
+           "/sandbox/v1/Calls", "/sandbox/v1/Handsets/{address}/Calls", "/sandbox/v1/Handsets/{address}/Behavior",
+           "/sandbox/v1/Handsets/{address}/Calls/{sid}.wav"}
 
 
 def _a_sids(a: dict[str, Any]) -> list[str]:
@@ -214,6 +221,9 @@ def test_every_endpoint_keeps_a_objects_from_b(server: OpenlineServer, a: dict[s
     assert thread.webhooks(a["WH"]).fetch().configuration["url"] == "https://a.example/hook"
     assert c.conversations.v1.users(a["US"]).fetch().identity == "a-user"
     assert c.conversations.v1.services(a["IS"]).fetch().friendly_name == "A chat"
+    assert c.calls(a["CA"]).fetch().status == "completed"
+    assert c.recordings(a["RE"]).fetch().call_sid == a["CA"]
+    assert httpx.get(f"{server.url}/2010-04-01/Accounts/{a['sid']}/Recordings/{a['RE']}.wav").status_code == 200
 
 
 def test_page_tokens_of_a_show_b_nothing(server: OpenlineServer, a: dict[str, Any], b: dict[str, Any]) -> None:
@@ -241,6 +251,29 @@ def test_sandbox_handsets_and_injection_are_per_account(server: OpenlineServer, 
     assert injected.status_code in (400, 404), injected.text
     assert set(injected.json()) == {"code", "message", "more_info", "status"}
     assert len(a["client"].messages.list(to=a["number"])) == before
+
+
+def test_sandbox_calls_are_per_account(server: OpenlineServer, a: dict[str, Any], b: dict[str, Any]) -> None:
+    b_auth, a_auth = (b["sid"], b["token"]), (a["sid"], a["token"])
+    own = httpx.get(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Calls", auth=a_auth).json()["calls"]
+    assert [item["sid"] for item in own] == [a["CA"]]  # the test would see a leak
+    assert own[0]["heard"] == ["A's private call"]
+    listed = httpx.get(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Calls", auth=b_auth)
+    assert listed.status_code == 200 and listed.json()["calls"] == [], listed.text
+    audio = httpx.get(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Calls/{a['CA']}.wav", auth=b_auth)
+    assert (audio.status_code, audio.json()["code"]) == (404, 20404)
+    assert httpx.get(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Calls/{a['CA']}.wav", auth=a_auth).status_code == 200
+    before = len(a["client"].calls.list(to=a["number"]))
+    placed = httpx.post(f"{server.url}/sandbox/v1/Calls", auth=b_auth, data={"From": "+15558675442", "To": a["number"]})
+    assert placed.status_code in (400, 404), placed.text
+    assert set(placed.json()) == {"code", "message", "more_info", "status"}
+    assert len(a["client"].calls.list(to=a["number"])) == before
+    # B's setting for a handset is B's: A's calls to it still answer as before.
+    assert httpx.post(f"{server.url}/sandbox/v1/Handsets/{HANDSET}/Behavior", auth=b_auth,
+                      data={"Answer": "busy"}).status_code == 200
+    c: Client = a["client"]
+    call = c.calls.create(to=HANDSET, from_=a["number"], twiml="<Response><Hangup/></Response>")
+    assert wait_for(lambda: c.calls(call.sid).fetch().status == "completed", timeout=20)
 
 
 def test_email_objects_are_per_account(server: OpenlineServer, a: dict[str, Any], b: dict[str, Any]) -> None:

@@ -23,3 +23,5 @@ __all__ = [
     "TwimlError",
     "parse_messaging_twiml",
 ]
+
+from openline.codecs.twiml import voice as voice
