@@ -212,4 +212,6 @@ def message_params(m: ConversationMessage, source: Source) -> Params:
               ("Source", source.value)]
     if m.media:
         params.append(("Media", m.media))
+    if source is Source.SDK:  # a chat client acts as its identity, which Twilio names in every SDK event
+        params.append(("ClientIdentity", m.author))
     return params
