@@ -52,6 +52,7 @@ class ChatHub:
         self._subs: dict[str, set[Subscription]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        self._updates: set[asyncio.Task[None]] = set()  # edits being read to push (kept referenced)
         self.sockets = 0  # live sockets in this process (the endpoint bounds it)
         feed.attach(self.notice)
 
@@ -95,11 +96,43 @@ class ChatHub:
             for sub in list(self._subs.get(conversation_sid, ())):
                 if sub.participant_sid != data.get("p"):
                     sub.push(frame)
+        elif kind == "removed":
+            frame = {"type": "message_removed", "conversation": conversation_sid,
+                     "message": {"sid": data.get("m"), "index": data.get("x")}}
+            self._to_holders(conversation_sid, data.get("x"), frame)
+        elif kind == "updated":
+            task = asyncio.get_running_loop().create_task(self._push_update(conversation_sid, data.get("m")),
+                                                          name=f"chat-update-{conversation_sid}")
+            self._updates.add(task)
+            task.add_done_callback(self._updates.discard)
         elif kind == "read":
             frame = {"type": "read", "conversation": conversation_sid, "participant_sid": data.get("p"),
                      "identity": data.get("i"), "index": data.get("x")}
             for sub in list(self._subs.get(conversation_sid, ())):
                 sub.push(frame)
+
+    def _to_holders(self, conversation_sid: str, index: Any, frame: dict[str, Any]) -> None:
+        """Tell the sockets that already have message ``index``: one not pushed yet gets it as it is now
+        (or not at all, if removed) from its catch-up, which reads the table."""
+        if not isinstance(index, int):
+            return
+        for sub in list(self._subs.get(conversation_sid, ())):
+            if sub.pushed >= index:
+                sub.push(frame)
+
+    async def _push_update(self, conversation_sid: str, message_sid: Any) -> None:
+        if not isinstance(message_sid, str):
+            return
+        try:
+            async with self._db.read() as conn:
+                message = await self._repos.messages.get(conn, message_sid)
+        except Exception:
+            log.exception("reading the edited chat message %s failed", message_sid)
+            return
+        if message is None or message.conversation_sid != conversation_sid:  # removed meanwhile: its notice tells
+            return
+        self._to_holders(conversation_sid, message.idx, {"type": "message_updated", "conversation": conversation_sid,
+                                                         "message": message_json(message)})
 
     def _catch_up(self, conversation_sid: str) -> None:
         if conversation_sid in self._running:
@@ -161,5 +194,5 @@ class ChatHub:
 
     async def idle(self) -> None:
         """Wait for running catch-ups (tests and shutdown)."""
-        while self._running:
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        while self._running or self._updates:
+            await asyncio.gather(*self._running.values(), *self._updates, return_exceptions=True)

@@ -201,6 +201,9 @@ def participant_params(p: Participant, source: Source) -> Params:
         params.append(("Identity", p.identity))
     if p.address is not None:
         params += [("MessagingBinding.Address", p.address), ("MessagingBinding.ProxyAddress", p.proxy_address or "")]
+    if p.last_read_message_index is not None:  # the read horizon, once the participant has one
+        params += [("LastReadMessageIndex", str(p.last_read_message_index)),
+                   ("LastReadTimestamp", p.last_read_timestamp or "")]
     return params
 
 

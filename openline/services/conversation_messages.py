@@ -44,7 +44,7 @@ from openline.services.messaging import MessagingService as Sender
 from openline.services.messaging import SendRequest
 from openline.services.queue import Wakeup
 from openline.services.urls import PublicUrl
-from openline.storage.chat_feed import ChatFeed, message_notice
+from openline.storage.chat_feed import ChatFeed, message_changed_notice, message_notice
 from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.conversations import ConversationRepositories
@@ -232,7 +232,8 @@ class ConversationMessages:
                     page.previous_token)
 
     async def update_message(self, service: ChatService, conversation_sid: str, sid: str,
-                             values: Mapping[str, Any], webhooks: bool) -> MessageView:
+                             values: Mapping[str, Any], webhooks: bool, source: Source = Source.API) -> MessageView:
+        """Change a message (REST, or a chat socket with ``source`` SDK: then its author stays)."""
         values = dict(values)
         if "attributes" in values:
             check_attributes(values["attributes"])
@@ -241,11 +242,11 @@ class ConversationMessages:
         current = await self.message(service, conversation_sid, sid)
         if webhooks:
             outcome = await self._events.pre(service, "onMessageUpdate", message_params(
-                replace(current.message, **values), Source.API), current.message.conversation_sid)
+                replace(current.message, **values), source), current.message.conversation_sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageUpdate pre-event webhook {outcome.blocked_by} rejected the "
                                          "change")
-            for key in ("body", "author", "attributes"):
+            for key in ("body", "attributes") if source is Source.SDK else ("body", "author", "attributes"):
                 if isinstance(outcome.changes.get(key), str):
                     values[key] = outcome.changes[key]
         updated = replace(current.message, **values, date_updated=values.get("date_updated") or self._clock.now())
@@ -254,15 +255,19 @@ class ConversationMessages:
                 k: getattr(updated, k) for k in (*values, "date_updated")})
             if webhooks:
                 await self._events.post(conn, service, updated.conversation_sid, "onMessageUpdated",
-                                        message_params(updated, Source.API))
+                                        message_params(updated, source))
+            if self._feed is not None:
+                await self._feed.announce(conn, message_changed_notice(updated.conversation_sid, updated.sid,
+                                                                       updated.idx, removed=False))
         self._wakeup.notify()
         return MessageView(updated, current.receipts)
 
-    async def remove_message(self, service: ChatService, conversation_sid: str, sid: str, webhooks: bool) -> None:
+    async def remove_message(self, service: ChatService, conversation_sid: str, sid: str, webhooks: bool,
+                             source: Source = Source.API) -> ConversationMessage:
         current = await self.message(service, conversation_sid, sid)
         if webhooks:
             outcome = await self._events.pre(service, "onMessageRemove", message_params(
-                current.message, Source.API), current.message.conversation_sid)
+                current.message, source), current.message.conversation_sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageRemove pre-event webhook {outcome.blocked_by} kept the "
                                          "message")
@@ -271,8 +276,12 @@ class ConversationMessages:
             await self._repos.messages.delete(conn, current.message.sid)
             if webhooks:
                 await self._events.post(conn, service, current.message.conversation_sid, "onMessageRemoved",
-                                        message_params(current.message, Source.API))
+                                        message_params(current.message, source))
+            if self._feed is not None:
+                await self._feed.announce(conn, message_changed_notice(
+                    current.message.conversation_sid, current.message.sid, current.message.idx, removed=True))
         self._wakeup.notify()
+        return current.message
 
     async def receipt(self, service: ChatService, conversation_sid: str, message_sid: str, sid: str) -> ReceiptView:
         view = await self.message(service, conversation_sid, message_sid)

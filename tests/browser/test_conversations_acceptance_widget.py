@@ -1,7 +1,8 @@
 """Issue #12's acceptance scenario in headless Chromium: two browser chat participants, each in
 the widget on the customer's site, and a WhatsApp participant on the sandbox, in one
 conversation. Every message reaches the other two; an onMessageAdd pre-event blocks one message
-from each origin and nobody receives it; the post-event sees the allowed ones."""
+from each origin and nobody receives it; the post-event sees the allowed ones; edits and
+removals show in place."""
 
 from __future__ import annotations
 
@@ -102,6 +103,25 @@ def test_two_widgets_and_whatsapp(browser: Browser, server: OpenlineServer, rece
         assert next(r for r in post if r.form["Source"] == "WHATSAPP").form["ParticipantSid"] == p_wa.sid
         blocked = [r.form["Body"] for r in receiver.received if r.path == "/pre" and "BLOCKED" in r.form["Body"]]
         assert sorted(blocked) == ["BLOCKED from WhatsApp", "BLOCKED from the visitor"]
+
+        # Edits and removals show in place in every widget: the visitor edits its own message in
+        # the page, the agent's edit of another's is refused by its role, a REST removal drops one.
+        messages = v1.conversations(conv.sid).messages.list()
+        mine = next(m for m in messages if m.body == "Hi from the visitor")
+        visitor.evaluate("sid => window.chat.edit(sid, 'Hi from the visitor (fixed)')", mine.sid)
+        edited = ["Hi from WhatsApp", "Hi from the visitor (fixed)", "Hello both, the agent here",
+                  "Allowed again from WhatsApp"]
+        for page in (visitor, agent):
+            expect(bodies(page)).to_have_text(edited)
+            expect(page.locator(f"[data-olc-sid='{mine.sid}']")).to_have_attribute("data-olc-edited", "true")
+        agent.evaluate("sid => window.chat.edit(sid, 'not yours')", mine.sid)
+        expect(agent.locator("[data-olc=status]")).to_contain_text("error 50107")
+        v1.conversations(conv.sid).messages(messages[0].sid).delete()
+        for page in (visitor, agent):
+            expect(bodies(page)).to_have_text(edited[1:])
+        agent.reload()
+        expect(agent.locator("[data-olc=status]")).to_have_text("connected as agent")
+        expect(bodies(agent)).to_have_text(edited[1:])
     finally:
         visitor.context.close()
         agent.context.close()
