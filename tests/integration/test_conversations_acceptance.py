@@ -143,3 +143,39 @@ def test_sms_whatsapp_and_browser_in_one_conversation(client: Client, server: Op
         ("hello from the browser", "SDK", p_web.sid), ("after the blocks", "SMS", p_sms.sid)])
     browser_hook = next(r for r in post if r.form["Source"] == "SDK")
     assert browser_hook.form["ClientIdentity"] == "visitor" and browser_hook.form["Author"] == "visitor"
+
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
+
+
+def test_whatsapp_photo_reaches_sms_and_browser(client: Client, server: OpenlineServer,
+                                                receiver: WebhookReceiver) -> None:
+    v1 = client.conversations.v1
+    receiver.on("/photo.png", (200, "image/png", PNG))
+    number = client.incoming_phone_numbers.create(phone_number="+15555550911").phone_number
+    sms_user, wa_user, wa_proxy = "+15558670911", "whatsapp:+15558670912", f"whatsapp:{number}"
+    conv = v1.conversations.create(friendly_name="photo")
+    parts = v1.conversations(conv.sid).participants
+    parts.create(messaging_binding_address=sms_user, messaging_binding_proxy_address=number)
+    p_wa = parts.create(messaging_binding_address=wa_user, messaging_binding_proxy_address=wa_proxy)
+    parts.create(identity="viewer")
+    key = client.new_keys.create(friendly_name="photo")
+    token = mint(client.account_sid, key.sid, key.secret, "viewer",  # type: ignore[arg-type]
+                 v1.configuration().fetch().default_chat_service_sid)
+    with ChatClient(server.url) as web:
+        web.auth(token)
+        web.join(conv.sid)
+        response = httpx.post(f"{server.url}/sandbox/v1/Messages", content=urlencode(
+            {"From": wa_user, "To": wa_proxy, "Body": "look", "MediaUrl": receiver.url("/photo.png")}),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            auth=(server.account_sid, server.auth_token))  # type: ignore[attr-defined]
+        assert response.status_code == 201, response.text
+        got = web.event("message", conversation=conv.sid)["message"]
+        assert got["participant_sid"] == p_wa.sid and got["body"] == "look"
+        assert [m["content_type"] for m in got["media"]] == ["image/png"], got
+    stored = v1.conversations(conv.sid).messages.list()[0]
+    assert stored.media and stored.media[0]["content_type"] == "image/png"
+    # The SMS participant gets it as an MMS carrying the picture.
+    mms = wait_for(lambda: inbox(server, sms_user))
+    assert mms[0]["body"] == "look" and [m["content_type"] for m in mms[0]["media"]] == ["image/png"], mms  # type: ignore[index]
