@@ -207,7 +207,8 @@ def participant_params(p: Participant, source: Source) -> Params:
     return params
 
 
-def message_params(m: ConversationMessage, source: Source) -> Params:
+def message_params(m: ConversationMessage, source: Source, client_identity: str | None = None) -> Params:
+    """A message's event parameters; ``client_identity``: the chat client that acts (SDK source)."""
     params = [("AccountSid", m.account_sid), ("ChatServiceSid", m.chat_service_sid),
               ("ConversationSid", m.conversation_sid), ("MessageSid", m.sid), ("Index", str(m.idx)),
               ("Author", m.author), ("Body", m.body or ""), ("Attributes", m.attributes),
@@ -215,6 +216,6 @@ def message_params(m: ConversationMessage, source: Source) -> Params:
               ("Source", source.value)]
     if m.media:
         params.append(("Media", m.media))
-    if source is Source.SDK:  # a chat client acts as its identity, which Twilio names in every SDK event
-        params.append(("ClientIdentity", m.author))
+    if source is Source.SDK and client_identity:  # Twilio names the chat client in every SDK event
+        params.append(("ClientIdentity", client_identity))
     return params

@@ -178,7 +178,8 @@ class ConversationMessages:
         receipts = await self._fan_out(conn, account, after, message, by)
         if webhooks:
             await self._events.post(conn, service, conversation.sid, "onMessageAdded",
-                                    message_params(message, source), body=body)
+                                    message_params(message, source, author if source is Source.SDK else None),
+                                    body=body)
         if before.state is not after.state:
             await self._conversations.state_event(conn, service, before, after, "MESSAGE")
         return MessageView(message, receipts)
@@ -232,8 +233,10 @@ class ConversationMessages:
                     page.previous_token)
 
     async def update_message(self, service: ChatService, conversation_sid: str, sid: str,
-                             values: Mapping[str, Any], webhooks: bool, source: Source = Source.API) -> MessageView:
-        """Change a message (REST, or a chat socket with ``source`` SDK: then its author stays)."""
+                             values: Mapping[str, Any], webhooks: bool, source: Source = Source.API,
+                             client_identity: str | None = None) -> MessageView:
+        """Change a message (REST, or a chat socket with ``source`` SDK and the identity that acts: then
+        its author stays)."""
         values = dict(values)
         if "attributes" in values:
             check_attributes(values["attributes"])
@@ -242,7 +245,7 @@ class ConversationMessages:
         current = await self.message(service, conversation_sid, sid)
         if webhooks:
             outcome = await self._events.pre(service, "onMessageUpdate", message_params(
-                replace(current.message, **values), source), current.message.conversation_sid)
+                replace(current.message, **values), source, client_identity), current.message.conversation_sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageUpdate pre-event webhook {outcome.blocked_by} rejected the "
                                          "change")
@@ -255,7 +258,7 @@ class ConversationMessages:
                 k: getattr(updated, k) for k in (*values, "date_updated")})
             if webhooks:
                 await self._events.post(conn, service, updated.conversation_sid, "onMessageUpdated",
-                                        message_params(updated, source))
+                                        message_params(updated, source, client_identity))
             if self._feed is not None:
                 await self._feed.announce(conn, message_changed_notice(updated.conversation_sid, updated.sid,
                                                                        updated.idx, removed=False))
@@ -263,11 +266,11 @@ class ConversationMessages:
         return MessageView(updated, current.receipts)
 
     async def remove_message(self, service: ChatService, conversation_sid: str, sid: str, webhooks: bool,
-                             source: Source = Source.API) -> ConversationMessage:
+                             source: Source = Source.API, client_identity: str | None = None) -> ConversationMessage:
         current = await self.message(service, conversation_sid, sid)
         if webhooks:
             outcome = await self._events.pre(service, "onMessageRemove", message_params(
-                current.message, source), current.message.conversation_sid)
+                current.message, source, client_identity), current.message.conversation_sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageRemove pre-event webhook {outcome.blocked_by} kept the "
                                          "message")
@@ -276,7 +279,7 @@ class ConversationMessages:
             await self._repos.messages.delete(conn, current.message.sid)
             if webhooks:
                 await self._events.post(conn, service, current.message.conversation_sid, "onMessageRemoved",
-                                        message_params(current.message, source))
+                                        message_params(current.message, source, client_identity))
             if self._feed is not None:
                 await self._feed.announce(conn, message_changed_notice(
                     current.message.conversation_sid, current.message.sid, current.message.idx, removed=True))

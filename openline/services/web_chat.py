@@ -102,7 +102,8 @@ class WebChat:
     async def _permissions(self, conn: Conn, service: ChatService, participant: Participant) -> frozenset[str]:
         for sid in (participant.role_sid, service.default_conversation_role_sid):
             role = await self._repos.roles.get(conn, sid) if sid else None
-            if role is not None and role.chat_service_sid == service.sid:
+            # Only a conversation role speaks for a participant (a service role names service actions).
+            if role is not None and role.chat_service_sid == service.sid and role.type == "conversation":
                 return frozenset(json.loads(role.permissions))
         return CHANNEL_USER
 
@@ -138,13 +139,13 @@ class WebChat:
         member = await self._allowed(who, conversation, actions, message_sid)
         values = {k: v for k, v in (("body", body), ("attributes", attributes)) if v is not None}
         return await self._messages.update_message(who.service, member.conversation.sid, message_sid, values,
-                                                   webhooks=True, source=Source.SDK)
+                                                   webhooks=True, source=Source.SDK, client_identity=who.identity)
 
     async def remove(self, who: ChatIdentity, conversation: str, message_sid: str) -> int:
         """Remove a message; its index."""
         member = await self._allowed(who, conversation, [ChatAction.REMOVE], message_sid)
         removed = await self._messages.remove_message(who.service, member.conversation.sid, message_sid,
-                                                      webhooks=True, source=Source.SDK)
+                                                      webhooks=True, source=Source.SDK, client_identity=who.identity)
         return removed.idx
 
     async def history(self, who: ChatIdentity, conversation: str, before: int | None, limit: int) -> HistoryPage:

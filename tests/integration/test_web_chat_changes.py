@@ -97,8 +97,11 @@ def test_edits_and_removals_reach_every_socket(server: OpenlineServer, client: C
         assert error(ann.call({"type": "remove", "conversation": conv})) == 20001
 
 
-def test_roles_limit_chat_clients(server: OpenlineServer, client: Client, keys: Keys) -> None:
+def test_roles_limit_chat_clients(server: OpenlineServer, client: Client, keys: Keys,
+                                  receiver: WebhookReceiver) -> None:
     v1 = client.conversations.v1
+    v1.configuration.webhooks().update(post_webhook_url=receiver.url("/post"), method="POST",
+                                       filters=["onMessageRemoved"], target="webhook")
     svc = v1.services(keys.service_sid)
     roles = {r.friendly_name: r for r in svc.roles.list()}
     reader = svc.roles.create(friendly_name="reader", type="conversation", permission=["leaveConversation"])
@@ -127,6 +130,8 @@ def test_roles_limit_chat_clients(server: OpenlineServer, client: Client, keys: 
         assert w.call({"type": "history", "conversation": conv.sid})["type"] == "history"
         # The channel admin may remove anyone's message.
         assert boss.call({"type": "remove", "conversation": conv.sid, "message": theirs["sid"]})["type"] == "removed"
+        (hook,) = receiver.wait("/post")  # the webhook names who acted, not who wrote
+        assert (hook.form["ClientIdentity"], hook.form["Author"], hook.form["Source"]) == ("boss", "user-2", "SDK")
         assert [m.body for m in v1.conversations(conv.sid).messages.list()] == ["edited"]
         # A role given over REST applies to the open socket at once.
         parts(watcher.sid).update(role_sid=roles["channel user"].sid)
