@@ -153,6 +153,8 @@
         this.request({type: "join", conversation: o.conversation});
         break;
       case "joined":
+        // (Re)joined: start from fresh history, which has every edit and removal made meanwhile.
+        for (var shown in this.messages) { this.drop(shown); }
         this.conversationSid = frame.conversation.sid;
         this.participantSid = frame.participant.sid;
         for (var i = 0; i < frame.participants.length; i++) {
