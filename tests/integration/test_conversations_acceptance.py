@@ -144,6 +144,18 @@ def test_sms_whatsapp_and_browser_in_one_conversation(client: Client, server: Op
     browser_hook = next(r for r in post if r.form["Source"] == "SDK")
     assert browser_hook.form["ClientIdentity"] == "visitor" and browser_hook.form["Author"] == "visitor"
 
+    # The console shows the thread with each participant's channel.
+    from tests.integration.test_console import ConsoleClient
+
+    console = ConsoleClient(server.url)
+    try:
+        assert console.sign_in(server.account_sid, server.auth_token).status_code == 303  # type: ignore[attr-defined]
+        page = console.get(f"/conversations/{conv.sid}").text
+        assert f"{sms_user} (SMS through {number})" in page and f"{wa_user} (WhatsApp through {wa_proxy})" in page
+        assert "visitor (chat" in page and "hello from the browser" in page and "BLOCKED" not in page
+    finally:
+        console.http.close()
+
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
