@@ -404,7 +404,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     chat_hub = ChatHub(db, clock, conv_repos, chat_feed)
     chat_tokens = AccessTokens(db, account_repo, key_repo, secrets, conv_admin, clock,
                                secrets.derive("console chat tokens"))
-    web_chat = WebChat(db, clock, conv_repos, conversations, conv_messages,
+    web_chat = WebChat(db, clock, wakeup, conv_repos, conversations, conv_messages, conv_events,
                        chat_tokens, chat_feed)
     conv_inbound = ConversationInbound(db, clock, wakeup, conv_repos, conv_admin, conversations, conv_messages,
                                        conv_events, account_repo, media_repo, message_repo)

@@ -187,6 +187,17 @@ class ChatSession:
                                          request.attributes)
             self.push({"type": "sent", "id": request.id, "conversation": joined.membership.conversation.sid,
                        "message": proto.message_json(view.message)})
+        elif isinstance(request, proto.Update | proto.Remove) and not self._sends.take(time.monotonic()):
+            raise TwilioError(20429, f"More than {proto.SENDS_PER_SECOND} message changes a second")
+        elif isinstance(request, proto.Update):
+            view = await self._chat.update(self._who, joined.membership.conversation.sid, request.message,
+                                           request.body, request.attributes)
+            self.push({"type": "updated", "id": request.id, "conversation": joined.membership.conversation.sid,
+                       "message": proto.message_json(view.message)})
+        elif isinstance(request, proto.Remove):
+            index = await self._chat.remove(self._who, joined.membership.conversation.sid, request.message)
+            self.push({"type": "removed", "id": request.id, "conversation": joined.membership.conversation.sid,
+                       "message": {"sid": request.message, "index": index}})
         elif isinstance(request, proto.History):
             page = await self._chat.history(self._who, joined.membership.conversation.sid, request.before,
                                             request.limit)

@@ -33,7 +33,9 @@ def approval_json(c: Content) -> dict[str, Any]:
     types = json.loads(c.types)
     return {"name": approval.get("name", ""), "category": approval.get("category", ""),
             "content_type": next(iter(types), ""), "status": approval.get("status", "unsubmitted"),
-            "rejection_reason": "", "allow_category_change": True}
+            "rejection_reason": "", "allow_category_change": True,
+            # What the request said; bidding (Twilio's marketing-template auctions) is not served.
+            "send_ttl_seconds": approval.get("send_ttl_seconds"), "bid_amount": None}
 
 
 def operations(contents: ContentService) -> list[Operation]:

@@ -10,6 +10,9 @@ from openline.core.conversations import ChannelType
 from openline.core.errors import TwilioError
 
 LISTED = 100  # conversations on the list page, most recently active first
+CHANNEL_NAMES = {ChannelType.CHAT.value: "chat", ChannelType.SMS.value: "SMS", ChannelType.WHATSAPP.value: "WhatsApp",
+                 ChannelType.MESSENGER.value: "Messenger", ChannelType.TELEGRAM.value: "Telegram",
+                 ChannelType.LINE.value: "LINE"}
 
 
 def routes(console: Console) -> list[Route]:
@@ -25,7 +28,7 @@ def routes(console: Console) -> list[Route]:
             raise TwilioError(20404)
         sms = {p.sid for p in thread.participants if p.channel is not ChannelType.CHAT}
         return await ctx.render("conversation.html", title=thread.conversation.friendly_name or "Conversation",
-                                nav="conversations", t=thread, sms=sms)
+                                nav="conversations", t=thread, sms=sms, channels=CHANNEL_NAMES)
 
     async def agent_chat(ctx: Ctx) -> Response:
         """The agent view: the web chat widget as one of the conversation's chat participants."""

@@ -2,8 +2,9 @@
 
 Theory of operation (docs/chat-protocol.md is the full spec). A socket starts unauthenticated:
 its first frame must be ``auth`` with an access token; after ``ready`` it may ``join``
-conversations its identity participates in, then ``send``, ``history``, ``typing`` and
-``read`` in them. The server pushes ``message``, ``typing`` and ``read`` events for joined
+conversations its identity participates in, then ``send``, ``update``, ``remove``, ``history``,
+``typing`` and ``read`` in them (as its conversation role allows). The server pushes
+``message``, ``message_updated``, ``message_removed``, ``typing`` and ``read`` events for joined
 conversations. Every request may carry an ``id`` (a short string) that the answer echoes.
 
 This module is pure: it turns text into typed requests (or a :class:`FrameError` that costs the
@@ -38,6 +39,7 @@ SENDS_PER_SECOND = 5  # sustained message sends per socket (each is a DB write a
 TYPING_INTERVAL_SECONDS = 1.0  # typing notices relayed at most this often per conversation
 OUTBOX_FRAMES = 256  # server frames queued for a slow reader before it is disconnected
 AUTH_TIMEOUT_SECONDS = 10.0  # an unauthenticated socket must say `auth` within this
+MESSAGE_SID_CHARS = 34  # "IM" and 32 hex digits
 
 
 class FrameError(Exception):
@@ -98,11 +100,27 @@ class Read:
 
 
 @dataclass(frozen=True, slots=True)
+class Update:
+    id: str | None
+    conversation: str
+    message: str  # the message SID (IM...)
+    body: str | None  # None: unchanged
+    attributes: str | None  # JSON text; None: unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class Remove:
+    id: str | None
+    conversation: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class Ping:
     id: str | None
 
 
-Request = Auth | Join | Leave | Send | History | Typing | Read | Ping
+Request = Auth | Join | Leave | Send | Update | Remove | History | Typing | Read | Ping
 
 
 def _str(data: dict[str, Any], key: str, limit: int, request_id: str | None, required: bool = True) -> str:
@@ -165,7 +183,7 @@ def parse_request(text: str | bytes) -> Request:
         return Ping(rid)
     if kind == "auth":
         return Auth(rid, _str(data, "token", MAX_TOKEN_CHARS, rid))
-    if kind not in ("join", "leave", "send", "history", "typing", "read"):
+    if kind not in ("join", "leave", "send", "update", "remove", "history", "typing", "read"):
         raise FrameError(20001, "unknown frame `type`", rid)
     conversation = _str(data, "conversation", MAX_NAME, rid)
     if kind == "join":
@@ -184,6 +202,15 @@ def parse_request(text: str | bytes) -> Request:
         if limit is not None and not 1 <= limit <= MAX_HISTORY_PAGE:
             raise FrameError(20001, f"`limit` must be from 1 to {MAX_HISTORY_PAGE}", rid)
         return History(rid, conversation, _int(data, "before", rid, required=False), limit or DEFAULT_HISTORY_PAGE)
+    if kind in ("update", "remove"):
+        message = _str(data, "message", MESSAGE_SID_CHARS, rid)
+        if kind == "remove":
+            return Remove(rid, conversation, message)
+        body = _str(data, "body", MAX_BODY, rid) if "body" in data else None
+        attributes = _attributes(data, rid) if "attributes" in data else None
+        if body is None and attributes is None:
+            raise FrameError(20001, "`update` changes `body`, `attributes` or both", rid)
+        return Update(rid, conversation, message, body, attributes)
     body = _str(data, "body", MAX_BODY, rid)
     return Send(rid, conversation, body, _attributes(data, rid))
 
@@ -231,7 +258,7 @@ def message_json(message: ConversationMessage) -> dict[str, Any]:
         "sid": message.sid, "index": message.idx, "author": message.author, "body": message.body,
         "attributes": _json_or_text(message.attributes), "participant_sid": message.participant_sid,
         "media": _json_or_text(message.media) if message.media else None,
-        "date_created": iso8601(message.date_created),
+        "date_created": iso8601(message.date_created), "date_updated": iso8601(message.date_updated),
     }
 
 

@@ -107,6 +107,32 @@ DEFAULT_ROLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
+class ChatAction(StrEnum):
+    """What a chat client (web chat socket) may ask to do, each checked against its role."""
+
+    SEND = "send"
+    EDIT_BODY = "edit body"
+    EDIT_ATTRIBUTES = "edit attributes"
+    REMOVE = "remove"
+
+
+# The permissions that allow each action on one's own message, and on anyone's (Twilio's role
+# permission names; an "Any" permission covers one's own messages too).
+_CHAT_PERMISSIONS: dict[ChatAction, tuple[frozenset[str], frozenset[str]]] = {
+    ChatAction.SEND: (frozenset({"sendMessage"}), frozenset({"sendMessage"})),
+    ChatAction.EDIT_BODY: (frozenset({"editOwnMessage", "editAnyMessage"}), frozenset({"editAnyMessage"})),
+    ChatAction.EDIT_ATTRIBUTES: (frozenset({"editOwnMessageAttributes", "editAnyMessageAttributes"}),
+                                 frozenset({"editAnyMessageAttributes"})),
+    ChatAction.REMOVE: (frozenset({"deleteOwnMessage", "deleteAnyMessage"}), frozenset({"deleteAnyMessage"})),
+}
+
+
+def chat_permitted(permissions: frozenset[str], action: ChatAction, own: bool) -> bool:
+    """Whether a role with ``permissions`` allows ``action`` on one's own (or another's) message."""
+    mine, anyone = _CHAT_PERMISSIONS[action]
+    return bool(permissions & (mine if own else anyone))
+
+
 @dataclass(frozen=True, slots=True)
 class ChatService:
     sid: str

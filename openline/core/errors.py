@@ -151,6 +151,8 @@ CATALOGUE: dict[int, ErrorSpec] = {
               "Scheduled messages must be sent through a messaging service."),
         # Conversations. 50433 and 50416 as Twilio's pages describe them; the status of 50416 and the
         # codes 50201 and 50353 are Programmable Chat's, which Conversations shares [UNVERIFIED].
+        _spec(50107, 403, "User unauthorized for command",
+              "The participant's conversation role lacks the permission this action needs."),
         _spec(50201, 409, "User already exists", "A user with that identity already exists in the conversation service."),
         _spec(50353, 409, "Conversation unique name already exists",
               "Another conversation of the service has that UniqueName."),

@@ -6,7 +6,9 @@ reads what each following socket has not seen yet (its own horizon, ``pushed``) 
 table, so notices may coalesce, come twice or arrive late without a message being lost or
 doubled. One catch-up runs per conversation at a time; a notice during it asks for another
 round. Pushing a message to a chat participant's live socket records its delivery receipt
-(``delivered``), once per participant however many sockets it has open.
+(``delivered``), once per participant however many sockets it has open. Edits and removals are
+told by the same catch-up, after the new messages it pushed, to the sockets that have the
+message; so no socket gets a message as it was before a change after that change's frame.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from openline.core.chat_protocol import message_json
 from openline.core.clock import Clock
-from openline.core.conversations import Receipt
+from openline.core.conversations import ConversationMessage, Receipt
 from openline.core.sids import SidPrefix, new_sid
 from openline.storage.chat_feed import ChatFeed
 from openline.storage.database import Database
@@ -52,6 +54,8 @@ class ChatHub:
         self._subs: dict[str, set[Subscription]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
+        # Edits and removals to tell, per conversation, in notice order: (kind, message SID, index).
+        self._changes: dict[str, list[tuple[str, str, int]]] = {}
         self.sockets = 0  # live sockets in this process (the endpoint bounds it)
         feed.attach(self.notice)
 
@@ -95,11 +99,44 @@ class ChatHub:
             for sub in list(self._subs.get(conversation_sid, ())):
                 if sub.participant_sid != data.get("p"):
                     sub.push(frame)
+        elif kind in ("updated", "removed"):
+            sid, index = data.get("m"), data.get("x")
+            if isinstance(sid, str) and isinstance(index, int) and not isinstance(index, bool):
+                # Told by the catch-up, after it pushed what it read: a socket never gets a message
+                # read before the change after the change's own frame.
+                self._changes.setdefault(conversation_sid, []).append((kind, sid, index))
+                self._catch_up(conversation_sid)
         elif kind == "read":
             frame = {"type": "read", "conversation": conversation_sid, "participant_sid": data.get("p"),
                      "identity": data.get("i"), "index": data.get("x")}
             for sub in list(self._subs.get(conversation_sid, ())):
                 sub.push(frame)
+
+    async def _push_changes(self, conversation_sid: str) -> None:
+        """Tell each socket that has the message about its edit (as it is now) or removal."""
+        changes = self._changes.pop(conversation_sid, [])
+        edited = [sid for kind, sid, _ in changes if kind == "updated"]
+        current: dict[str, ConversationMessage] = {}
+        if edited:
+            async with self._db.read() as conn:
+                for sid in dict.fromkeys(edited):
+                    message = await self._repos.messages.get(conn, sid)
+                    if message is not None and message.conversation_sid == conversation_sid:
+                        current[sid] = message
+        subs = list(self._subs.get(conversation_sid, ()))
+        for kind, sid, index in changes:
+            if kind == "removed":
+                frame = {"type": "message_removed", "conversation": conversation_sid,
+                         "message": {"sid": sid, "index": index}}
+            elif sid in current:
+                frame = {"type": "message_updated", "conversation": conversation_sid,
+                         "message": message_json(current[sid])}
+            else:  # removed since: its own notice tells
+                continue
+            # A socket that gets the message later reads it as it is then (or not at all).
+            for sub in subs:
+                if sub.pushed >= index:
+                    sub.push(frame)
 
     def _catch_up(self, conversation_sid: str) -> None:
         if conversation_sid in self._running:
@@ -113,6 +150,8 @@ class ChatHub:
             for _ in range(MAX_ROUNDS):
                 self._again.discard(conversation_sid)
                 more = await self._push_new(conversation_sid)
+                if conversation_sid in self._changes:
+                    await self._push_changes(conversation_sid)
                 if not more and conversation_sid not in self._again:
                     break
         except Exception:

@@ -75,7 +75,10 @@ class ContentService:
             raise TwilioError(20001, "name must be the WhatsApp template name (lowercase letters, digits, _)")
         if category not in WHATSAPP_CATEGORIES:
             raise TwilioError(20001, f"category must be one of {', '.join(WHATSAPP_CATEGORIES)}")
-        approval = json.dumps({"name": name, "category": category, "status": "approved"})
+        ttl = payload.get("send_ttl_seconds")
+        if ttl is not None and (not isinstance(ttl, int) or isinstance(ttl, bool) or ttl <= 0):
+            raise TwilioError(20001, "send_ttl_seconds must be a positive whole number of seconds")
+        approval = json.dumps({"name": name, "category": category, "status": "approved", "send_ttl_seconds": ttl})
         now = self._clock.now()
         async with self._db.transaction() as conn:
             updated = await self._contents.update(conn, sid, {"whatsapp_approval": approval, "date_updated": now})

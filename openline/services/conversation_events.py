@@ -201,10 +201,14 @@ def participant_params(p: Participant, source: Source) -> Params:
         params.append(("Identity", p.identity))
     if p.address is not None:
         params += [("MessagingBinding.Address", p.address), ("MessagingBinding.ProxyAddress", p.proxy_address or "")]
+    if p.last_read_message_index is not None:  # the read horizon, once the participant has one
+        params += [("LastReadMessageIndex", str(p.last_read_message_index)),
+                   ("LastReadTimestamp", p.last_read_timestamp or "")]
     return params
 
 
-def message_params(m: ConversationMessage, source: Source) -> Params:
+def message_params(m: ConversationMessage, source: Source, client_identity: str | None = None) -> Params:
+    """A message's event parameters; ``client_identity``: the chat client that acts (SDK source)."""
     params = [("AccountSid", m.account_sid), ("ChatServiceSid", m.chat_service_sid),
               ("ConversationSid", m.conversation_sid), ("MessageSid", m.sid), ("Index", str(m.idx)),
               ("Author", m.author), ("Body", m.body or ""), ("Attributes", m.attributes),
@@ -212,4 +216,6 @@ def message_params(m: ConversationMessage, source: Source) -> Params:
               ("Source", source.value)]
     if m.media:
         params.append(("Media", m.media))
+    if source is Source.SDK and client_identity:  # Twilio names the chat client in every SDK event
+        params.append(("ClientIdentity", client_identity))
     return params

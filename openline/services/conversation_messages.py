@@ -44,7 +44,7 @@ from openline.services.messaging import MessagingService as Sender
 from openline.services.messaging import SendRequest
 from openline.services.queue import Wakeup
 from openline.services.urls import PublicUrl
-from openline.storage.chat_feed import ChatFeed, message_notice
+from openline.storage.chat_feed import ChatFeed, message_changed_notice, message_notice
 from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.conversations import ConversationRepositories
@@ -178,7 +178,8 @@ class ConversationMessages:
         receipts = await self._fan_out(conn, account, after, message, by)
         if webhooks:
             await self._events.post(conn, service, conversation.sid, "onMessageAdded",
-                                    message_params(message, source), body=body)
+                                    message_params(message, source, author if source is Source.SDK else None),
+                                    body=body)
         if before.state is not after.state:
             await self._conversations.state_event(conn, service, before, after, "MESSAGE")
         return MessageView(message, receipts)
@@ -232,7 +233,10 @@ class ConversationMessages:
                     page.previous_token)
 
     async def update_message(self, service: ChatService, conversation_sid: str, sid: str,
-                             values: Mapping[str, Any], webhooks: bool) -> MessageView:
+                             values: Mapping[str, Any], webhooks: bool, source: Source = Source.API,
+                             client_identity: str | None = None) -> MessageView:
+        """Change a message (REST, or a chat socket with ``source`` SDK and the identity that acts: then
+        its author stays)."""
         values = dict(values)
         if "attributes" in values:
             check_attributes(values["attributes"])
@@ -241,11 +245,11 @@ class ConversationMessages:
         current = await self.message(service, conversation_sid, sid)
         if webhooks:
             outcome = await self._events.pre(service, "onMessageUpdate", message_params(
-                replace(current.message, **values), Source.API), current.message.conversation_sid)
+                replace(current.message, **values), source, client_identity), current.message.conversation_sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageUpdate pre-event webhook {outcome.blocked_by} rejected the "
                                          "change")
-            for key in ("body", "author", "attributes"):
+            for key in ("body", "attributes") if source is Source.SDK else ("body", "author", "attributes"):
                 if isinstance(outcome.changes.get(key), str):
                     values[key] = outcome.changes[key]
         updated = replace(current.message, **values, date_updated=values.get("date_updated") or self._clock.now())
@@ -254,15 +258,19 @@ class ConversationMessages:
                 k: getattr(updated, k) for k in (*values, "date_updated")})
             if webhooks:
                 await self._events.post(conn, service, updated.conversation_sid, "onMessageUpdated",
-                                        message_params(updated, Source.API))
+                                        message_params(updated, source, client_identity))
+            if self._feed is not None:
+                await self._feed.announce(conn, message_changed_notice(updated.conversation_sid, updated.sid,
+                                                                       updated.idx, removed=False))
         self._wakeup.notify()
         return MessageView(updated, current.receipts)
 
-    async def remove_message(self, service: ChatService, conversation_sid: str, sid: str, webhooks: bool) -> None:
+    async def remove_message(self, service: ChatService, conversation_sid: str, sid: str, webhooks: bool,
+                             source: Source = Source.API, client_identity: str | None = None) -> ConversationMessage:
         current = await self.message(service, conversation_sid, sid)
         if webhooks:
             outcome = await self._events.pre(service, "onMessageRemove", message_params(
-                current.message, Source.API), current.message.conversation_sid)
+                current.message, source, client_identity), current.message.conversation_sid)
             if outcome.blocked:
                 raise TwilioError(20403, f"The onMessageRemove pre-event webhook {outcome.blocked_by} kept the "
                                          "message")
@@ -271,8 +279,12 @@ class ConversationMessages:
             await self._repos.messages.delete(conn, current.message.sid)
             if webhooks:
                 await self._events.post(conn, service, current.message.conversation_sid, "onMessageRemoved",
-                                        message_params(current.message, Source.API))
+                                        message_params(current.message, source, client_identity))
+            if self._feed is not None:
+                await self._feed.announce(conn, message_changed_notice(
+                    current.message.conversation_sid, current.message.sid, current.message.idx, removed=True))
         self._wakeup.notify()
+        return current.message
 
     async def receipt(self, service: ChatService, conversation_sid: str, message_sid: str, sid: str) -> ReceiptView:
         view = await self.message(service, conversation_sid, message_sid)

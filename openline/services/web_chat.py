@@ -4,27 +4,46 @@ A token names an identity in a conversation service (``access_tokens``). That id
 only in conversations where it is a chat participant, checked on every request (a participant
 removed over REST loses access at once). Sending goes through the same path as the REST API
 (``ConversationMessages.add_message``) with ``Source=SDK``: pre-event webhooks can block or
-change it, post-events fire, and SMS participants get their copies. Reading moves the
-participant's read horizon and turns its chat receipts up to there into ``read``.
+change it, post-events fire, and SMS participants get their copies. Editing and removing go
+through the same paths as ``POST``/``DELETE …/Messages/{Sid}``. Every action that changes a
+message is checked against the participant's conversation role (Twilio's permission names:
+``sendMessage``, ``editOwnMessage``, ``deleteAnyMessage``, …), read afresh each time so a role
+changed over REST applies at once. Reading moves the participant's read horizon, turns its chat
+receipts up to there into ``read`` and fires ``onParticipantUpdated`` as Twilio does.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from openline.core.clock import Clock
-from openline.core.conversations import ChannelType, Conversation, Participant, Receipt, Source
+from openline.core.conversations import (
+    DEFAULT_ROLES,
+    ChannelType,
+    ChatAction,
+    ChatService,
+    Conversation,
+    Participant,
+    Receipt,
+    Source,
+    chat_permitted,
+)
 from openline.core.errors import TwilioError
 from openline.core.sids import SidPrefix, new_sid
 from openline.services.access_tokens import AccessTokens, ChatIdentity
+from openline.services.conversation_events import ConversationEvents, participant_params
 from openline.services.conversation_messages import ConversationMessages, MessageView
 from openline.services.conversations import Conversations
+from openline.services.queue import Wakeup
 from openline.storage.chat_feed import ChatFeed, read_notice, typing_notice
 from openline.storage.database import Conn, Database
 from openline.storage.paging import Cursor
 from openline.storage.repositories.conversations import ConversationRepositories
 
 READ_RECEIPT_WINDOW = 1000  # a read horizon records read receipts for at most this many older messages
+# A participant whose role is gone (and whose service names no default) is a plain "channel user".
+CHANNEL_USER = frozenset(next(p for name, _, p in DEFAULT_ROLES if name == "channel user"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +66,12 @@ class HistoryPage:
 
 
 class WebChat:
-    def __init__(self, db: Database, clock: Clock, repos: ConversationRepositories, conversations: Conversations,
-                 messages: ConversationMessages, tokens: AccessTokens, feed: ChatFeed) -> None:
+    def __init__(self, db: Database, clock: Clock, wakeup: Wakeup, repos: ConversationRepositories,
+                 conversations: Conversations, messages: ConversationMessages, events: ConversationEvents,
+                 tokens: AccessTokens, feed: ChatFeed) -> None:
         self._db = db
+        self._wakeup = wakeup
+        self._events = events
         self._clock = clock
         self._repos = repos
         self._conversations = conversations
@@ -77,11 +99,54 @@ class WebChat:
             participants = await self._repos.participants.of_conversation(conn, member.conversation.sid)
         return Joined(member.conversation, member.participant, participants)
 
+    async def _permissions(self, conn: Conn, service: ChatService, participant: Participant) -> frozenset[str]:
+        for sid in (participant.role_sid, service.default_conversation_role_sid):
+            role = await self._repos.roles.get(conn, sid) if sid else None
+            # Only a conversation role speaks for a participant (a service role names service actions).
+            if role is not None and role.chat_service_sid == service.sid and role.type == "conversation":
+                return frozenset(json.loads(role.permissions))
+        return CHANNEL_USER
+
+    async def _allowed(self, who: ChatIdentity, conversation: str, actions: list[ChatAction],
+                       message_sid: str | None = None) -> Membership:
+        """The membership, if the participant's role allows every one of ``actions`` (on that message)."""
+        async with self._db.read() as conn:
+            member = await self._member(conn, who, conversation)
+            permissions = await self._permissions(conn, who.service, member.participant)
+            own = True
+            if message_sid is not None:
+                message = await self._repos.messages.get(conn, message_sid)
+                if message is None or message.conversation_sid != member.conversation.sid:
+                    raise TwilioError(20404, f"Message {message_sid} was not found")
+                own = message.participant_sid == member.participant.sid
+        for action in actions:
+            if not chat_permitted(permissions, action, own):
+                whose = "its own" if own else "another participant's"
+                raise TwilioError(50107, f"The role of {who.identity} does not allow: {action.value} "
+                                         f"({whose} message)")
+        return member
+
     async def send(self, who: ChatIdentity, conversation: str, body: str, attributes: str) -> MessageView:
-        member = await self.membership(who, conversation)
+        member = await self._allowed(who, conversation, [ChatAction.SEND])
         return await self._messages.add_message(
             who.account, who.service, member.conversation.sid,
             {"author": who.identity, "body": body, "attributes": attributes}, webhooks=True, source=Source.SDK)
+
+    async def update(self, who: ChatIdentity, conversation: str, message_sid: str, body: str | None,
+                     attributes: str | None) -> MessageView:
+        actions = ([ChatAction.EDIT_BODY] if body is not None else []) + (
+            [ChatAction.EDIT_ATTRIBUTES] if attributes is not None else [])
+        member = await self._allowed(who, conversation, actions, message_sid)
+        values = {k: v for k, v in (("body", body), ("attributes", attributes)) if v is not None}
+        return await self._messages.update_message(who.service, member.conversation.sid, message_sid, values,
+                                                   webhooks=True, source=Source.SDK, client_identity=who.identity)
+
+    async def remove(self, who: ChatIdentity, conversation: str, message_sid: str) -> int:
+        """Remove a message; its index."""
+        member = await self._allowed(who, conversation, [ChatAction.REMOVE], message_sid)
+        removed = await self._messages.remove_message(who.service, member.conversation.sid, message_sid,
+                                                      webhooks=True, source=Source.SDK, client_identity=who.identity)
+        return removed.idx
 
     async def history(self, who: ChatIdentity, conversation: str, before: int | None, limit: int) -> HistoryPage:
         """The newest ``limit`` messages, or those just older than index ``before``; oldest first."""
@@ -125,4 +190,8 @@ class WebChat:
                 date_created=now, date_updated=now, status="read") for sid, _ in missing])
             await self._feed.announce(conn, read_notice(member.conversation.sid, participant.sid, who.identity,
                                                         index))
+            if before != index:  # as on Twilio, a moved read horizon is a participant update
+                params = [*participant_params(participant, Source.SDK), ("ClientIdentity", who.identity)]
+                await self._events.post(conn, who.service, member.conversation.sid, "onParticipantUpdated", params)
+        self._wakeup.notify()
         return participant

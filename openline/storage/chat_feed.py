@@ -69,3 +69,9 @@ def typing_notice(conversation_sid: str, participant_sid: str, identity: str) ->
 
 def read_notice(conversation_sid: str, participant_sid: str, identity: str, index: int) -> str:
     return json.dumps({"k": "read", "c": conversation_sid, "p": participant_sid, "i": identity, "x": index})
+
+
+def message_changed_notice(conversation_sid: str, message_sid: str, index: int, removed: bool) -> str:
+    """A message edited or removed (the sockets that have it are told; an edit is read from the table)."""
+    return json.dumps({"k": "removed" if removed else "updated", "c": conversation_sid, "m": message_sid,
+                       "x": index})

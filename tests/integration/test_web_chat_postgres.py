@@ -73,3 +73,10 @@ def test_messages_cross_processes(pair: tuple[OpenlineServer, OpenlineServer]) -
         assert ana.event("typing", conversation=conv.sid)["identity"] == "ben"
         ana.call({"type": "read", "conversation": conv.sid, "index": 2})
         assert ben.event("read", conversation=conv.sid)["index"] == 2
+        # Edits and removals made through one process reach the sockets of the other.
+        v1.conversations(conv.sid).messages(rest.sid).update(body="from process B, edited")
+        assert ana.event("message_updated", conversation=conv.sid)["message"]["body"] == "from process B, edited"
+        mine = ben.wait(lambda f: f.get("type") == "message" and f["message"]["body"] == "ben here")
+        assert ben.call({"type": "remove", "conversation": conv.sid,
+                         "message": mine["message"]["sid"]})["type"] == "removed"
+        assert ana.event("message_removed", conversation=conv.sid)["message"]["sid"] == mine["message"]["sid"]

@@ -9,7 +9,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-PRODUCT_DOMAINS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups", "accounts")
+PRODUCT_DOMAINS = ("api", "verify", "messaging", "conversations", "video", "monitor", "lookups", "accounts",
+                   "content")
 
 
 class OpenlineHttpClient(TwilioHttpClient):

@@ -17,8 +17,9 @@
  * data-server="…" data-title="…"></div> before the script tag.
  *
  * It speaks the Openline chat protocol (docs/chat-protocol.md) over one WebSocket: history on
- * join, sending, a typing indicator, and read state (own messages show "Read" once another
- * participant's read horizon passes them). Every text from the network is shown with
+ * join, sending, a typing indicator, read state (own messages show "Read" once another
+ * participant's read horizon passes them), and edits and removals made anywhere (shown in place;
+ * the page edits or removes with chat.edit(sid, text) and chat.remove(sid)). Every text from the network is shown with
  * textContent, never parsed as HTML.
  */
 (function (global) {
@@ -152,6 +153,8 @@
         this.request({type: "join", conversation: o.conversation});
         break;
       case "joined":
+        // (Re)joined: start from fresh history, which has every edit and removal made meanwhile.
+        for (var shown in this.messages) { this.drop(shown); }
         this.conversationSid = frame.conversation.sid;
         this.participantSid = frame.participant.sid;
         for (var i = 0; i < frame.participants.length; i++) {
@@ -174,6 +177,14 @@
         if (frame.message.author !== this.identity) { this.clearTyping(frame.message.author); }
         this.markRead();
         if (o.onMessage) { o.onMessage(frame.message); }
+        break;
+      case "message_updated":
+      case "updated":
+        this.change(frame.message);
+        break;
+      case "message_removed":
+      case "removed":
+        this.drop(frame.message.index);
         break;
       case "typing":
         this.showTyping(frame.identity || "Someone");
@@ -220,6 +231,9 @@
     bubble.textContent = m.body || "";
     row.appendChild(who);
     row.appendChild(bubble);
+    row.olcBody = bubble;
+    row.olcWho = who;
+    row.setAttribute("data-olc-sid", m.sid);
     if (mine) {
       var state = el("div", {fontSize: "10px", color: "#889"}, {"data-olc": "state"});
       row.appendChild(state);
@@ -235,6 +249,35 @@
     this.list.insertBefore(row, after);
     if (!after) { this.list.scrollTop = this.list.scrollHeight; }
     this.refreshReadState();
+  };
+
+  // An edit shows in place (marked as edited); a message not shown yet comes with its new text.
+  Chat.prototype.change = function (m) {
+    var row = this.messages[m.index];
+    if (!row) { return; }
+    row.olcBody.textContent = m.body || "";
+    if (!row.olcEdited) {
+      row.olcEdited = true;
+      row.olcWho.textContent += " (edited)";
+      row.setAttribute("data-olc-edited", "true");
+    }
+  };
+
+  Chat.prototype.drop = function (index) {
+    var row = this.messages[index];
+    if (!row) { return; }
+    delete this.messages[index];
+    row.parentNode.removeChild(row);
+  };
+
+  Chat.prototype.edit = function (sid, text) {
+    if (!this.conversationSid) { return null; }
+    return this.request({type: "update", conversation: this.conversationSid, message: sid, body: text});
+  };
+
+  Chat.prototype.remove = function (sid) {
+    if (!this.conversationSid) { return null; }
+    return this.request({type: "remove", conversation: this.conversationSid, message: sid});
   };
 
   Chat.prototype.refreshReadState = function () {
@@ -324,6 +367,8 @@
       var chat = new Chat(options);
       return {
         send: function (text, attributes) { return chat.send(text, attributes); },
+        edit: function (sid, text) { return chat.edit(sid, text); },
+        remove: function (sid) { return chat.remove(sid); },
         close: function () { chat.close(); },
         element: chat.root
       };

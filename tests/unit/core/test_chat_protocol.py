@@ -98,3 +98,23 @@ def test_token_bucket_allows_a_burst_then_the_rate() -> None:
     assert bucket.take(0.4) is False  # 0.8 of a token
     assert bucket.take(0.5) is True  # one token after half a second
     assert bucket.take(100.0) and bucket.take(100.0) and bucket.take(100.0) and not bucket.take(100.0)  # capped
+
+
+def test_update_and_remove_parse() -> None:
+    sid = "IM" + "a" * 32
+    assert proto.parse_request(frame(type="remove", conversation="c", message=sid, id="9")) == proto.Remove(
+        "9", "c", sid)
+    assert proto.parse_request(frame(type="update", conversation="c", message=sid, body="x")) == proto.Update(
+        None, "c", sid, "x", None)
+    assert proto.parse_request(frame(type="update", conversation="c", message=sid, attributes={"k": 1})) == \
+        proto.Update(None, "c", sid, None, '{"k":1}')
+    for bad in (frame(type="update", conversation="c", message=sid),  # nothing to change
+                frame(type="update", conversation="c", message=sid, body=""),
+                frame(type="update", conversation="c", message=sid, attributes="{nope"),
+                frame(type="update", conversation="c", body="x"),
+                frame(type="remove", conversation="c"),
+                frame(type="remove", conversation="c", message="IM" + "a" * 40),
+                frame(type="remove", conversation="c", message=5)):
+        with pytest.raises(proto.FrameError) as info:
+            proto.parse_request(bad)
+        assert info.value.code == 20001

@@ -79,3 +79,19 @@ def test_attributes() -> None:
     assert valid_attributes("{}") and valid_attributes('{"a": [1, 2]}') and valid_attributes('"text"')
     assert not valid_attributes("{nope") and not valid_attributes("")
     assert not valid_attributes('"' + "x" * (16 * 1024) + '"')
+
+
+def test_chat_permissions_follow_twilio_role_names() -> None:
+    from openline.core.conversations import DEFAULT_ROLES, ChatAction, chat_permitted
+
+    roles = {name: frozenset(p) for name, _, p in DEFAULT_ROLES}
+    user, admin = roles["channel user"], roles["channel admin"]
+    assert chat_permitted(user, ChatAction.SEND, True)
+    assert chat_permitted(user, ChatAction.EDIT_BODY, True) and not chat_permitted(user, ChatAction.EDIT_BODY, False)
+    assert chat_permitted(user, ChatAction.REMOVE, True) and not chat_permitted(user, ChatAction.REMOVE, False)
+    assert not chat_permitted(user, ChatAction.EDIT_ATTRIBUTES, False)
+    # "Any" covers one's own messages too.
+    for action in (ChatAction.EDIT_BODY, ChatAction.EDIT_ATTRIBUTES, ChatAction.REMOVE):
+        assert chat_permitted(admin, action, True) and chat_permitted(admin, action, False)
+    assert not chat_permitted(frozenset({"leaveConversation"}), ChatAction.SEND, True)
+    assert not chat_permitted(frozenset(), ChatAction.REMOVE, True)
