@@ -274,9 +274,21 @@ class SqliteDatabase(Database):
     async def read(self) -> AsyncIterator[Conn]:
         async with self._reader_slots:
             conn = self._idle_readers.pop() if self._idle_readers else self._connect()
+            # BEGIN and COMMIT on the driver: SQLAlchemy's begin costs more than the reads most
+            # snapshots hold. A statement that takes SQLAlchemy's path autobegins its own
+            # transaction object inside ours (the begin hook sees the driver already in one).
+            raw: Any = conn.connection.dbapi_connection
             try:
-                with conn.begin():
+                raw.execute("BEGIN DEFERRED")
+                ok = False
+                try:
                     yield _InlineConnection(conn, self._plans)
+                    ok = True
+                finally:
+                    if conn.in_transaction():
+                        conn.commit() if ok else conn.rollback()
+                    if raw.in_transaction:
+                        raw.execute("COMMIT" if ok else "ROLLBACK")
             finally:
                 self._idle_readers.append(conn)
 
