@@ -66,7 +66,9 @@ class WorkerPool:
             claimed: list[Job] = []
             if free > 0:
                 try:
-                    async with self._db.transaction() as conn:
+                    # A lease needs no fsync before the job starts: the job's own completion
+                    # commits after it, and a lease lost in a crash is released at start-up anyway.
+                    async with self._db.transaction(wait_durable=False) as conn:
                         claimed = await jobs.claim(conn, self._kinds, self._owner, self._clock.now(), self._lease,
                                                    free, postgres)
                 except Exception:  # the database is unavailable: back off, don't die
