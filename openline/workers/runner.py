@@ -48,6 +48,7 @@ class WorkerPool:
         self._wake = wakeup.subscribe(self._kinds)
         self._notices = wakeup
         self._due_known = False  # whether _next_due reflects the queue since the last notice
+        self._read_at = -1  # the notice count when the queue was last read
         self._next_due: datetime | None = None
         self._concurrency = concurrency
         self._lease = lease
@@ -94,9 +95,11 @@ class WorkerPool:
         later); jobs we reschedule ourselves update it directly.
         """
         if self._notices.generation != generation:
-            self._due_known = False
             return  # something was enqueued while we claimed: claim again at once
+        if self._notices.generation != self._read_at:
+            self._due_known = False  # enqueued since we read the queue: it may be due sooner
         if not busy and not self._due_known:
+            self._read_at = self._notices.generation
             try:
                 async with self._db.read() as conn:
                     self._next_due = await jobs.next_due(conn, self._kinds, self._clock.now())
@@ -114,7 +117,6 @@ class WorkerPool:
                                    return_when=asyncio.FIRST_COMPLETED)
             return
         if self._notices.generation != generation:
-            self._due_known = False
             return  # a notice came while we read the queue
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
