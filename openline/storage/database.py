@@ -152,13 +152,8 @@ class Database(abc.ABC):
         return PostgresDatabase(dialect, dialects.create_async(dialect, pool_size, max_overflow, pool_timeout))
 
     @abc.abstractmethod
-    def transaction(self, *, wait_durable: bool = True) -> contextlib.AbstractAsyncContextManager[Conn]:
-        """A read-write transaction; committed when the block ends without an exception.
-
-        ``wait_durable=False`` (SQLite) returns once the work is part of the next group commit,
-        without waiting for that commit's fsync: for writes nothing outside this process
-        depends on before the commit, such as job leases (one process runs SQLite's workers,
-        and leases are released at start-up anyway). PostgreSQL always waits."""
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        """A read-write transaction; committed when the block ends without an exception."""
 
     @abc.abstractmethod
     def read(self) -> contextlib.AbstractAsyncContextManager[Conn]:
@@ -220,7 +215,6 @@ class SqliteDatabase(Database):
         self._group_size = 0
         self._group_started = 0.0
         self._idle_readers: list[Connection] = []
-        self._background: set[asyncio.Task[None]] = set()  # group commits nobody waits for
         self._reader_slots = asyncio.Semaphore(MAX_SQLITE_READERS)
         self._all: list[Connection] = []
         # Fast-lane plans, per prepared statement and parameter names (a handful of entries).
@@ -232,7 +226,7 @@ class SqliteDatabase(Database):
         return conn
 
     @contextlib.asynccontextmanager
-    async def transaction(self, *, wait_durable: bool = True) -> AsyncIterator[Conn]:
+    async def transaction(self) -> AsyncIterator[Conn]:
         """One logical transaction, committed as part of a group.
 
         Writers queue for the one write connection. Each runs inside a SAVEPOINT of a shared
@@ -282,30 +276,15 @@ class SqliteDatabase(Database):
             if self._physical is not None and (
                     self._waiting == 0 or self._group_size >= MAX_GROUP_COMMIT
                     or time.monotonic() - self._group_started > MAX_GROUP_AGE):
-                if wait_durable or group is None:
-                    try:
-                        await self._commit_group()
-                    finally:
-                        self._write_lock.release()
-                else:  # the commit goes on (holding the lock) while this writer carries on
-                    task = asyncio.create_task(self._commit_and_release())
-                    self._background.add(task)
-                    task.add_done_callback(self._background.discard)
+                try:
+                    await self._commit_group()
+                finally:
+                    self._write_lock.release()
             else:
                 self._write_lock.release()
         assert group is not None
-        if not wait_durable and not inline.callbacks:
-            return
         await asyncio.shield(group)
         inline.run_after_commit()
-
-    async def _commit_and_release(self) -> None:
-        try:
-            await self._commit_group()
-        except Exception:  # the writers of the group hear of it; nobody awaits this task
-            log.warning("group commit failed", exc_info=True)
-        finally:
-            self._write_lock.release()
 
     async def _abandon_group(self) -> None:
         """Roll back a group whose only writer failed (nothing else is in it)."""
@@ -354,8 +333,6 @@ class SqliteDatabase(Database):
                 self._idle_readers.append(conn)
 
     async def close(self) -> None:
-        if self._background:  # let a group commit in flight finish
-            await asyncio.wait(set(self._background), timeout=10)
         for conn in self._all:
             with contextlib.suppress(Exception):
                 conn.close()
@@ -371,7 +348,7 @@ class PostgresDatabase(Database):
         self.engine = engine
 
     @contextlib.asynccontextmanager
-    async def transaction(self, *, wait_durable: bool = True) -> AsyncIterator[Conn]:
+    async def transaction(self) -> AsyncIterator[Conn]:
         entered = False
         adapted: _AsyncConnection | None = None
         try:

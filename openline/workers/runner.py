@@ -67,9 +67,9 @@ class WorkerPool:
             claimed: list[Job] = []
             if free > 0:
                 try:
-                    # A lease needs no fsync before the job starts: the job's own completion
-                    # commits after it, and a lease lost in a crash is released at start-up anyway.
-                    async with self._db.transaction(wait_durable=False) as conn:
+                    # The claim waits for its group's commit: it can see jobs of writers in the
+                    # same group, whose rows readers see only once that commit is done.
+                    async with self._db.transaction() as conn:
                         claimed = await jobs.claim(conn, self._kinds, self._owner, self._clock.now(), self._lease,
                                                    free, postgres)
                 except Exception:  # the database is unavailable: back off, don't die
@@ -90,9 +90,8 @@ class WorkerPool:
 
         While work keeps coming (the last claim found some), the next due time is not read
         again: the jobs we run wake us when they finish, and the claim that follows picks up
-        anything that fell due meanwhile. It is read when the queue runs dry and an enqueue
-        notice has arrived since the last reading (a notice can add a job scheduled for
-        later); jobs we reschedule ourselves update it directly.
+        anything that fell due meanwhile. It is read when the queue runs dry after an enqueue
+        notice or a finished job (either can add a job scheduled for later).
         """
         if self._notices.generation != generation:
             return  # something was enqueued while we claimed: claim again at once
@@ -122,10 +121,6 @@ class WorkerPool:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.001))
 
-    def _expect(self, run_at: datetime) -> None:
-        """A job of ours was rescheduled for ``run_at``: wake for it without reading the queue."""
-        self._next_due = run_at if self._next_due is None else min(self._next_due, run_at)
-
     async def _execute(self, job: Job) -> None:
         handler = self._handlers[job.kind]
         started = time.monotonic()
@@ -144,6 +139,7 @@ class WorkerPool:
                         job.max_attempts, exc)
             await self._reschedule(job, backoff(job.attempts, self._retry_base), repr(exc), counts=True)
         finally:
+            self._due_known = False  # the handler may have enqueued work of ours for later, unannounced
             self._wake.set()
             if self._observer is not None:
                 ran = time.monotonic() - started
@@ -157,11 +153,8 @@ class WorkerPool:
                     if not await jobs.retry(conn, job, run_at, error):
                         log.error("%s: job %s %d is dead after %d attempts: %s", self.name, job.kind, job.id,
                                   job.attempts, error)
-                    else:
-                        self._expect(run_at)
                 else:
                     await jobs.postpone(conn, job.id, run_at, error)
-                    self._expect(run_at)
         except Exception:  # the lease runs out and the job comes back by itself
             log.exception("%s: could not reschedule job %d", self.name, job.id)
 
