@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import socket
 import sys
@@ -51,6 +52,11 @@ async def _run(settings: Settings) -> int:
             lines += proxy_lines
         if default is not None:
             lines += [f"  Account SID: {default.sid}", f"  Auth Token:  {default.auth_token}"]
+        # What start-up built (modules, tables, routes, compiled statements) lives as long as the
+        # process: frozen, it is no longer walked by every full collection, which otherwise
+        # stalls the event loop for tens of milliseconds at a time under load.
+        gc.collect()
+        gc.freeze()
         await app.start_workers()
         print("\n".join(lines), flush=True)
         await server.serve(sockets=[listener])

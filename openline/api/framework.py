@@ -97,8 +97,11 @@ def error_response(error: TwilioError, errors_base: str) -> Response:
 
 def links_for(request: Request) -> Links:
     state = request.scope.get("openline") or {}
-    return Links(state.get("external_base", str(request.base_url).rstrip("/")),
-                 state.get("errors_base", str(request.base_url).rstrip("/")))
+    external, errors = state.get("external_base"), state.get("errors_base")
+    if external is None or errors is None:  # building base_url costs a URL parse: only when needed
+        base = str(request.base_url).rstrip("/")
+        external, errors = external or base, errors or base
+    return Links(external, errors)
 
 
 def client_address(request: Request) -> str | None:

@@ -88,6 +88,19 @@ class Dispatcher:
         await self._callbacks.on_status(conn, updated)
         return updated
 
+    async def _steps(self, conn: Conn, message: Message,
+                     steps: list[tuple[MessageStatus, dict[str, object]]]) -> Message:
+        """Several steps in one go (sending and sent after one submit): one row update, a timeline
+        line and a status callback per step, in order."""
+        previous = message.status
+        for status, _ in steps:
+            check_transition(previous, status)
+            previous = status
+        states = await self._messages.set_statuses(conn, message, steps, self._clock.now())
+        for state in states:
+            await self._callbacks.on_status(conn, state)
+        return states[-1]
+
     async def _fail(self, message: Message, job: Job, code: int, reason: str) -> None:
         async with self._db.transaction() as conn:
             current = await self._messages.get(conn, message.sid)
@@ -98,7 +111,7 @@ class Dispatcher:
     async def dispatch(self, job: Job) -> None:
         async with self._db.read() as conn:
             message = await self._messages.get(conn, job.payload["sid"])
-            account = await self._accounts.get(conn, message.account_sid) if message else None
+            account_status = await self._accounts.status_of(conn, message.account_sid) if message else None
         # SENT: handed over already (by a worker whose lease ran out while it worked): never twice.
         if message is None or is_final(message.status) or message.status in (S.CANCELED, S.SENT):
             async with self._db.transaction() as conn:
@@ -109,7 +122,7 @@ class Dispatcher:
             message = await self._release(message, job, now)
             if message is None:
                 return
-        if account is None or account.status is not AccountStatus.ACTIVE:
+        if account_status is not AccountStatus.ACTIVE:
             await self._fail(message, job, 30002, "The account was suspended before the message was sent")
             return
         if message.status is S.SENDING:
@@ -167,12 +180,14 @@ class Dispatcher:
                 return
             assert isinstance(result, Accepted)
             async with self._db.transaction() as conn:
+                steps: list[tuple[MessageStatus, dict[str, object]]] = []
                 if message.status is S.QUEUED:
-                    message = await self._step(conn, message, S.SENDING, {"carrier": carrier.name})
-                sent = await self._step(conn, message, S.SENT, {
+                    steps.append((S.SENDING, {"carrier": carrier.name}))
+                steps.append((S.SENT, {
                     "carrier": carrier.name, "carrier_message_id": result.carrier_message_id,
                     "date_sent": self._clock.now(),
-                    "price": price_for(self._settings, message.to_addr, message.num_segments)})
+                    "price": price_for(self._settings, message.to_addr, message.num_segments)}))
+                sent = await self._steps(conn, message, steps)
                 await carrier.after_sent(conn, sent)
                 await jobs.complete(conn, job.id)
             return

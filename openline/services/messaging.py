@@ -261,8 +261,7 @@ class MessagingService:
                 raise TwilioError(code, f"The 'From' number {parsed.e164} answers {code} (Twilio test number)")
             if parsed.e164 == magic_numbers.VALID_FROM:
                 return parsed.e164
-            owned = await self._numbers.by_number(conn, parsed.e164)
-            if owned is None or owned.account_sid != account.sid or not owned.sms_capable:
+            if await self._numbers.sms_sender_of(conn, parsed.e164) != account.sid:
                 raise TwilioError(21606, f"The 'From' number {parsed.e164} is not a valid, SMS-capable phone "
                                          "number of this account")
             return parsed.e164

@@ -22,6 +22,8 @@ class Wakeup:
 
     def __init__(self) -> None:
         self._events: list[tuple[asyncio.Event, frozenset[str] | None]] = []
+        # Counts notices: a pool that read the queue knows whether anything was enqueued since.
+        self.generation = 0
 
     def subscribe(self, kinds: tuple[str, ...] | None = None) -> asyncio.Event:
         """An event set on every notice, or only on notices for one of ``kinds`` (or for no kind)."""
@@ -30,6 +32,7 @@ class Wakeup:
         return event
 
     def notify(self, kind: str | None = None) -> None:
+        self.generation += 1
         for event, kinds in self._events:
             if kind is None or kinds is None or kind in kinds:
                 event.set()

@@ -74,6 +74,8 @@ def install_sqlite_pragmas(sync_engine: Engine, options: SqliteOptions) -> None:
     def _on_begin(conn: Any) -> None:
         # Writers take the lock up front: a deferred transaction that upgrades to a writer
         # fails with SQLITE_BUSY at once instead of waiting out busy_timeout.
+        if conn.connection.dbapi_connection.in_transaction:
+            return  # a read snapshot begun on the driver (SqliteDatabase.read): already inside it
         mode = "IMMEDIATE" if conn.get_execution_options().get("openline_write") else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+
+from openline.storage.types import UtcDateTime
 
 
 class Prepared:
@@ -49,6 +52,10 @@ def compile_plan(prepared: Prepared, keys: tuple[str, ...], dialect: Dialect) ->
     if any(name not in keys and name not in defaults for name in names):
         return None
     binds = {name: proc for name, proc in compiled._bind_processors.items() if name in names}
+    if dialect.name == "sqlite":
+        for name in binds:
+            if isinstance(compiled.binds[name].type, UtcDateTime):
+                binds[name] = sqlite_datetime_bind
     row_type = None
     results: tuple[Callable[[Any], Any] | None, ...] = ()
     columns = getattr(compiled, "_result_columns", None)
@@ -57,8 +64,28 @@ def compile_plan(prepared: Prepared, keys: tuple[str, ...], dialect: Dialect) ->
             row_type = _row_type(tuple(column.keyname for column in columns))
         except ValueError:  # a column name a namedtuple cannot carry
             return None
-        results = tuple(column.type._cached_result_processor(dialect, None) for column in columns)
+        results = tuple(sqlite_datetime_result if dialect.name == "sqlite" and isinstance(column.type, UtcDateTime)
+                        else column.type._cached_result_processor(dialect, None) for column in columns)
     return Plan(sql, names, defaults, binds, row_type, results)
+
+
+def sqlite_datetime_bind(value: datetime | None) -> str | None:
+    """UtcDateTime then SQLAlchemy's SQLite DATETIME in one step: naive UTC text, the same
+    text SQLAlchemy stores ("YYYY-MM-DD HH:MM:SS.ffffff"), so rows compare and sort alike."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored: pass an aware UTC datetime")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def sqlite_datetime_result(value: object) -> datetime | None:
+    """The stored text back as an aware UTC datetime (what UtcDateTime returns)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _row_type(names: tuple[str, ...]) -> Any:

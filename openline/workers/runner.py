@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from openline.core.clock import Clock
 from openline.services.queue import RetryLater, Wakeup
@@ -46,6 +46,10 @@ class WorkerPool:
         self._handlers = dict(handlers)
         self._kinds = tuple(self._handlers)
         self._wake = wakeup.subscribe(self._kinds)
+        self._notices = wakeup
+        self._due_known = False  # whether _next_due reflects the queue since the last notice
+        self._read_at = -1  # the notice count when the queue was last read
+        self._next_due: datetime | None = None
         self._concurrency = concurrency
         self._lease = lease
         self._idle_poll = idle_poll
@@ -58,10 +62,13 @@ class WorkerPool:
     async def run(self) -> None:
         postgres = not self._db.dialect.is_sqlite
         while not self._stopping:
+            generation = self._notices.generation
             free = self._concurrency - len(self._running)
             claimed: list[Job] = []
             if free > 0:
                 try:
+                    # The claim waits for its group's commit: it can see jobs of writers in the
+                    # same group, whose rows readers see only once that commit is done.
                     async with self._db.transaction() as conn:
                         claimed = await jobs.claim(conn, self._kinds, self._owner, self._clock.now(), self._lease,
                                                    free, postgres)
@@ -76,22 +83,40 @@ class WorkerPool:
             if claimed and len(claimed) == free:
                 await asyncio.sleep(0)  # a full batch: more may be due right away
                 continue
-            await self._idle()
+            await self._idle(bool(claimed), generation)
 
-    async def _idle(self) -> None:
+    async def _idle(self, busy: bool, generation: int) -> None:
+        """Wait until work may be due: a notice, a finished job (a free slot), or the next run_at.
+
+        While work keeps coming (the last claim found some), the next due time is not read
+        again: the jobs we run wake us when they finish, and the claim that follows picks up
+        anything that fell due meanwhile. It is read when the queue runs dry after an enqueue
+        notice or a finished job (either can add a job scheduled for later).
+        """
+        if self._notices.generation != generation:
+            return  # something was enqueued while we claimed: claim again at once
+        if self._notices.generation != self._read_at:
+            self._due_known = False  # enqueued since we read the queue: it may be due sooner
+        if not busy and not self._due_known:
+            self._read_at = self._notices.generation
+            try:
+                async with self._db.read() as conn:
+                    self._next_due = await jobs.next_due(conn, self._kinds, self._clock.now())
+                self._due_known = True
+            except Exception:
+                log.exception("%s: could not read the queue", self.name)
+                self._next_due = None
         timeout = self._idle_poll
-        try:
-            async with self._db.read() as conn:
-                due = await jobs.next_due(conn, self._kinds, self._clock.now())
-            if due is not None:
-                timeout = max(0.0, min(timeout, (due - self._clock.now()).total_seconds()))
-        except Exception:
-            log.exception("%s: could not read the queue", self.name)
+        if self._next_due is not None:
+            timeout = max(0.0, min(timeout, (self._next_due - self._clock.now()).total_seconds()))
         if timeout <= 0 and len(self._running) < self._concurrency:
+            self._due_known, self._next_due = False, None  # claimed since, or leased by ours: read again
             if self._running:  # due jobs are all leased by our own tasks: wait for one to finish
                 await asyncio.wait(set(self._running), timeout=self._idle_poll,
                                    return_when=asyncio.FIRST_COMPLETED)
             return
+        if self._notices.generation != generation:
+            return  # a notice came while we read the queue
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(timeout, 0.001))
@@ -114,6 +139,7 @@ class WorkerPool:
                         job.max_attempts, exc)
             await self._reschedule(job, backoff(job.attempts, self._retry_base), repr(exc), counts=True)
         finally:
+            self._due_known = False  # the handler may have enqueued work of ours for later, unannounced
             self._wake.set()
             if self._observer is not None:
                 ran = time.monotonic() - started
@@ -122,12 +148,13 @@ class WorkerPool:
     async def _reschedule(self, job: Job, delay: float, error: str, counts: bool) -> None:
         try:
             async with self._db.transaction() as conn:
+                run_at = self._clock.now() + timedelta(seconds=delay)
                 if counts:
-                    if not await jobs.retry(conn, job, self._clock.now() + timedelta(seconds=delay), error):
+                    if not await jobs.retry(conn, job, run_at, error):
                         log.error("%s: job %s %d is dead after %d attempts: %s", self.name, job.kind, job.id,
                                   job.attempts, error)
                 else:
-                    await jobs.postpone(conn, job.id, self._clock.now() + timedelta(seconds=delay), error)
+                    await jobs.postpone(conn, job.id, run_at, error)
         except Exception:  # the lease runs out and the job comes back by itself
             log.exception("%s: could not reschedule job %d", self.name, job.id)
 

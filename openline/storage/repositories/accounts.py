@@ -4,19 +4,27 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import ClassVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from openline.core.entities import Account, AccountStatus, ApiKey, KeyType
 from openline.storage import schema
 from openline.storage.database import Conn
+from openline.storage.fastpath import Prepared
 from openline.storage.paging import Cursor, Page
 from openline.storage.repositories.base import TableRepository
+
+_STATUS_OF = Prepared(select(schema.accounts.c.status).where(schema.accounts.c.sid == bindparam("p_sid")))
 
 
 class AccountRepository(TableRepository[Account]):
     table = schema.accounts
     entity = Account
     enums: ClassVar[Mapping[str, type[Enum]]] = {"status": AccountStatus}
+
+    async def status_of(self, conn: Conn, sid: str) -> AccountStatus | None:
+        """Only the status (what dispatch checks per message), not the whole row."""
+        row = (await conn.execute(_STATUS_OF, {"p_sid": sid})).first()
+        return AccountStatus(row.status) if row is not None else None
 
     async def page_visible_to(
         self, conn: Conn, account_sid: str, size: int, cursor: Cursor,

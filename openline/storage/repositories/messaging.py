@@ -72,6 +72,25 @@ class MessageRepository(TableRepository[Message]):
                                            "error_code": values.get("error_code"), "detail": detail, "at": now})
         return dataclasses.replace(message, **values)
 
+    async def set_statuses(
+        self, conn: Conn, message: Message, steps: Sequence[tuple[MessageStatus, Mapping[str, Any]]], now: datetime,
+    ) -> list[Message]:
+        """Store consecutive lifecycle steps taken at once (queued → sending → sent): one UPDATE
+        leaves the row as the last step does, and each step gets its timeline line. Returns the
+        message as of each step, in order."""
+        states: list[Message] = []
+        values: dict[str, Any] = {}
+        current = message
+        for status, changes in steps:
+            step = {"status": status, "date_updated": now, **changes}
+            values.update(step)
+            current = dataclasses.replace(current, **step)
+            states.append(current)
+            await conn.execute(_INSERT_EVENT, {"message_sid": message.sid, "status": status.value,
+                                               "error_code": step.get("error_code"), "detail": None, "at": now})
+        await self.change(conn, message.sid, values)
+        return states
+
     async def record_event(self, conn: Conn, message: Message, now: datetime,
                            detail: str | None = None) -> None:
         await conn.execute(_INSERT_EVENT, {"message_sid": message.sid, "status": message.status.value,

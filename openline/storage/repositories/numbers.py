@@ -30,12 +30,20 @@ class ApplicationRepository(TableRepository[Application]):
 
 _BY_NUMBER = Prepared(select(schema.incoming_phone_numbers).where(
     schema.incoming_phone_numbers.c.phone_number == bindparam("p_number")))
+# Sending checks only who owns a number and whether it takes SMS: two columns, not the whole row.
+_SENDER_OF = Prepared(select(schema.incoming_phone_numbers.c.account_sid, schema.incoming_phone_numbers.c.sms_capable)
+                      .where(schema.incoming_phone_numbers.c.phone_number == bindparam("p_number")))
 
 
 class IncomingPhoneNumberRepository(TableRepository[IncomingPhoneNumber]):
     table = schema.incoming_phone_numbers
     entity = IncomingPhoneNumber
     enums: ClassVar[Mapping[str, type[Enum]]] = {"number_type": NumberType}
+
+    async def sms_sender_of(self, conn: Conn, phone_number: str) -> str | None:
+        """The account that owns ``phone_number`` if the number takes SMS, else None."""
+        row = (await conn.execute(_SENDER_OF, {"p_number": phone_number})).first()
+        return str(row.account_sid) if row is not None and row.sms_capable else None
 
     async def by_number(self, conn: Conn, phone_number: str) -> IncomingPhoneNumber | None:
         row = (await conn.execute(_BY_NUMBER, {"p_number": phone_number})).first()
