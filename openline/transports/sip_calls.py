@@ -264,17 +264,17 @@ class SipCallLeg:
 
     def _next_frame(self) -> bytes | None:
         """The RTP leg's source: called once per tick when no digit is going out."""
-        if self._on_hold:
-            return None
         frames = self._frames
-        while frames and isinstance(frames[0], int):
+        while frames and isinstance(frames[0], int):  # empty audio (or tokens back to back): done now
             self._emit(PlaybackFinished(frames.popleft()))  # type: ignore[arg-type]
         if not frames:
             return None
         frame = frames.popleft()
         while frames and isinstance(frames[0], int):  # this was the token's last frame: it leaves now
             self._emit(PlaybackFinished(frames.popleft()))  # type: ignore[arg-type]
-        return frame  # type: ignore[return-value]
+        # on hold the prompt still runs in real time (unsent), as it would on a phone network:
+        # a <Say> or <Gather> must not wait for the far end to unhold
+        return None if self._on_hold else frame  # type: ignore[return-value]
 
     # --- media --------------------------------------------------------------------------------
 

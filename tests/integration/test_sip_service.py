@@ -237,6 +237,15 @@ async def test_in_dialog_reinvite_hold_options_info_and_remote_bye(tmp_path: Pat
             endpoint.send_stateless(dialog.create_ack(hold.cseq.number, via=endpoint.via()), dest)
             leg = handler.calls[0].leg
             assert leg.rtp.send_silence is False  # type: ignore[attr-defined]  # on hold: we stop sending
+            sent = leg.stats.packets_sent  # type: ignore[attr-defined]
+            leg.play(b"\x10\x20" * 800, 41)  # 0.1 s, held: it runs out unsent, TwiML does not stall
+            leg.play(b"", 42)  # empty audio is finished too
+            for _ in range(100):
+                if {41, 42} <= {e.token for e in far.events if isinstance(e, PlaybackFinished)}:
+                    break
+                await asyncio.sleep(0.02)
+            assert [e.token for e in far.events if isinstance(e, PlaybackFinished) and e.token > 40] == [41, 42]
+            assert leg.stats.packets_sent == sent  # type: ignore[attr-defined]
             unhold = dialog.create_request("INVITE", via=endpoint.via(), body=offer("sendrecv"))
             responses, failure = await Uac(endpoint).request(unhold, dest)
             assert failure is None and responses[-1].status == 200 and b"a=sendrecv" in responses[-1].body
