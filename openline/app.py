@@ -545,7 +545,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         if sip is not None:
             payload["sip"] = {"calls": len(sip.legs), "counters": dict(sip.counters),
                               "registrar": dict(sip.registrar.counters),
-                              "trunk_registrations": {p.trunk.name: p.state.value for p in sip.providers}}
+                              "trunk_registrations": {p.trunk.name: p.state.value for p in sip.providers},
+                              "media": sip.media_stats()}
         return payload
 
     async def render_metrics() -> tuple[bytes, str]:
@@ -553,6 +554,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
             metrics.snapshot.jobs = await jobs.depths(conn, clock.now())
             metrics.snapshot.queued_messages = await message_repo.queue_depths(conn)
         metrics.snapshot.carriers = {name: link.metrics() for name, link in links.items()} if runs_workers else {}
+        metrics.snapshot.media = sip.media_stats() if sip is not None else None
         metrics.snapshot.notifications_connected = (notifications.connected if notifications is not None
                                                     and runs_workers else None)
         return metrics.render()

@@ -227,6 +227,14 @@ def test_calls_create_to_a_trunk_reaches_sipp_uas(stack: Stack) -> None:
     assert [s.get("CallStatus") for s in statuses] == ["initiated", "ringing", "in-progress", "completed"]
     assert [s.get("SequenceNumber") for s in statuses] == ["0", "1", "2", "3"]
 
+    # the legs' pacing statistics: on /health (sums over ended legs too) and on /metrics
+    media = httpx.get(f"{stack.server.url}/health").json()["sip"]["media"]
+    assert media["calls"] == 0 and media["peak_calls"] >= 1
+    assert media["packets_sent"] >= 50 and 0 <= media["packets_late"] <= media["packets_sent"]
+    scrape = httpx.get(f"{stack.server.url}/metrics").text
+    assert f"openline_rtp_packets_sent {float(media['packets_sent'])}" in scrape
+    assert "openline_rtp_packets_late " in scrape
+
 
 @pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip is not installed; scripts/test installs it")
 def test_dial_to_a_registered_baresip_with_recording(stack: Stack) -> None:
