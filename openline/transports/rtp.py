@@ -134,6 +134,9 @@ class MediaClock:
                 # a stall (GC, blocked loop): drop whole missed periods, so every leg keeps its grid
                 self.skipped_ticks += behind
                 deadline += behind * self.interval
+                for slot_legs in self._slots:  # every leg's timestamps follow the time that passed
+                    for skipped in slot_legs.values():
+                        skipped.skip(behind)
             for leg in list(self._slots[slot].values()):
                 try:
                     leg.tick(deadline, loop.time())
@@ -282,6 +285,10 @@ class RtpLeg(asyncio.DatagramProtocol):
             if frame is not None:
                 return frame
         return self._silence if self.send_silence else None
+
+    def skip(self, frames: int) -> None:
+        """The clock dropped ``frames`` periods after a stall: nothing was sent for them."""
+        self.sender.skip(frames)
 
     def tick(self, deadline: float, now: float) -> None:
         """One 20 ms step: play out what arrived, send what is due."""
