@@ -18,7 +18,7 @@ Reported, each with the load average (the machine is shared):
 * CPU of Openline, of SIPp and of this process (TwiML app + sampling).
 
     .venv/bin/python bench/voice_ivr.py 200 20 40          # CALLS HOLD_SECONDS RATE
-    .venv/bin/python bench/voice_ivr.py 100 20 40 --no-capture
+    .venv/bin/python bench/voice_ivr.py 100 20 40 --no-capture -v   (-v: late share over time)
 """
 
 from __future__ import annotations
@@ -236,11 +236,14 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
              "-nostdin", "-timeout", f"{int(hold * 3 + 60)}s", "-timeout_error", "-trace_err"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder)
         peak, loads, sipp_cpu = 0, [], 0.0
+        timeline: list[tuple[float, int, int, int, float]] = []  # (t, calls, sent, late, load)
         with httpx.Client() as http:
             while sipp.poll() is None:
                 media = http.get(f"{url}/health").json()["sip"]["media"]
                 peak = max(peak, media["calls"])
                 loads.append(os.getloadavg()[0])
+                timeline.append((time.monotonic() - wall0, media["calls"], media["packets_sent"],
+                                 media["packets_late"], loads[-1]))
                 with contextlib.suppress(OSError, IndexError):
                     sipp_cpu = cpu_seconds(sipp.pid)
                 time.sleep(0.5)
@@ -262,6 +265,10 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
         print(f"TwiML requests          menu {app.hits['/menu']}, choice {app.hits['/choice']}")
         print(f"CPU                     Openline {cpu:.1f} s ({100 * cpu / wall:.0f}% of one core over "
               f"{wall:.1f} s), SIPp {sipp_cpu:.1f} s, bench + TwiML app {own_cpu:.1f} s")
+        if "-v" in sys.argv:
+            print("   t(s) calls  late% since the last line  load")
+            for (_, _, s0, l0, _), (t1, up, s1, l1, load) in zip(timeline[::2], timeline[2::2], strict=False):
+                print(f"  {t1:5.1f} {up:5d}  {100 * (l1 - l0) / max(1, s1 - s0):6.2f}  {load:.2f}")
         if dumpcap is not None:
             dumpcap.send_signal(signal.SIGTERM)
             dumpcap.wait(10)
@@ -286,7 +293,7 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
 
 
 if __name__ == "__main__":
-    flags = {a for a in sys.argv[1:] if a.startswith("--")}
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    flags = {a for a in sys.argv[1:] if a.startswith("-")}
+    args = [a for a in sys.argv[1:] if not a.startswith("-")]
     main(int(args[0]) if args else 200, float(args[1]) if len(args) > 1 else 20.0,
          float(args[2]) if len(args) > 2 else 40.0, "--no-capture" not in flags)

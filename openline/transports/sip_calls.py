@@ -29,9 +29,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from openline.codecs.media import g711
@@ -71,7 +71,7 @@ from openline.core.call_legs import (
 from openline.transports.rtp import LegStats, MediaClock, PortRange, RtpLeg
 from openline.transports.sip import Address, ClientCallbacks, SipEndpoint
 
-__all__ = ["ALLOW", "LegHost", "OutboundTarget", "SipCallLeg", "address_of", "end_reason_for"]
+__all__ = ["ALLOW", "EncodedPrompts", "LegHost", "OutboundTarget", "SipCallLeg", "address_of", "end_reason_for"]
 
 log = logging.getLogger("openline.sip.calls")
 
@@ -102,6 +102,42 @@ def address_of(uri: Uri, default_transport: str = "UDP") -> Address:
     return Address(uri.host, uri.port or 5060, "TCP" if transport == "TCP" else "UDP")
 
 
+PROMPT_CACHE_BYTES: Final = 16 * 1024 * 1024  # encoded prompts kept: minutes of audio per codec
+
+
+class EncodedPrompts:
+    """G.711 encodings of recently played audio, shared by every leg of a service.
+
+    Hundreds of calls in one IVR play the same few prompts (the TTS cache hands each call equal
+    bytes). Encoding a 5 s prompt costs milliseconds of pure Python on the event loop, which is
+    also the media clock's loop: looked up here it costs a hash and a compare instead.
+    """
+
+    def __init__(self, limit: int = PROMPT_CACHE_BYTES) -> None:
+        self._limit = limit
+        self._size = 0
+        self._entries: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def encode(self, pcm: bytes, codec: str) -> bytes:
+        key = (codec, pcm)
+        encoded = self._entries.get(key)
+        if encoded is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return encoded
+        self.misses += 1
+        encoded = g711.encode(pcm, codec)
+        if len(pcm) + len(encoded) <= self._limit // 4:  # one huge recording does not flush the prompts
+            self._entries[key] = encoded
+            self._size += len(pcm) + len(encoded)
+            while self._size > self._limit:
+                (_, old), dropped = self._entries.popitem(last=False)
+                self._size -= len(old) + len(dropped)
+        return encoded
+
+
 @dataclass(slots=True)
 class LegHost:
     """What every leg of one SIP service shares."""
@@ -112,6 +148,7 @@ class LegHost:
     rtp_host: str  # the address RTP sockets bind to
     sdp_address: str  # the address peers send media and requests to (advertised)
     forget: Callable[[SipCallLeg], None]  # the service drops the leg from its tables
+    prompts: EncodedPrompts = field(default_factory=EncodedPrompts)
 
     def contact(self, user: str | None, transport: str) -> NameAddr:
         params: tuple[tuple[str, str | None], ...] = () if transport.upper() == "UDP" else (("transport", "tcp"),)
@@ -189,7 +226,7 @@ class SipCallLeg:
             pcm = pcm + b"\x00" * (FRAME_BYTES - tail)  # the last frame padded with silence
         if self.ended:
             return  # nothing goes out any more; the owner has (or will have) Ended
-        encoded = g711.encode(pcm, self.rtp.codec)  # one call for the whole prompt: cheaper per frame
+        encoded = self._host.prompts.encode(pcm, self.rtp.codec)  # whole prompt at once, usually cached
         size = FRAME_BYTES // 2
         self._frames.extend(encoded[i : i + size] for i in range(0, len(encoded), size))
         self._frames.append(token)

@@ -141,7 +141,8 @@ class SipService:
                 "packets_sent": total.packets_sent, "packets_late": total.packets_late,
                 "late_ratio": round(total.late_ratio, 6), "max_lateness_ms": round(total.max_lateness * 1000, 2),
                 "packets_received": total.packets_received, "digits_received": total.digits_received,
-                "clock_ticks": self.media_clock.ticks, "clock_skipped_ticks": self.media_clock.skipped_ticks}
+                "clock_ticks": self.media_clock.ticks, "clock_skipped_ticks": self.media_clock.skipped_ticks,
+                "prompt_cache_hits": self._host.prompts.hits, "prompt_cache_misses": self._host.prompts.misses}
 
     def _contact_for_register(self, transport: str) -> NameAddr:
         return self._host.contact("openline", transport)
