@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -44,7 +43,7 @@ import httpx
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from openline.codecs.media import lin2ulaw, tone  # noqa: E402
+from openline.codecs.media import lin2ulaw, tone
 
 SCENARIO = Path(__file__).parents[1] / "tests" / "peers" / "sipp" / "uac_stream.xml"
 NUMBER = "+14155550200"
@@ -215,7 +214,8 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
                              data={"PhoneNumber": NUMBER, "VoiceUrl": f"http://127.0.0.1:{app.port}/menu"})
         assert created.status_code == 201, created.text
         # a first call warms the TTS cache (as a deployed IVR's would be) outside the measurement
-        warm = subprocess.run(["sipp", f"127.0.0.1:{SIP_PORT}", "-sf", str(scenario(folder, 1000, False)), "-s",
+        digits = os.geteuid() == 0
+        warm = subprocess.run(["sipp", f"127.0.0.1:{SIP_PORT}", "-sf", str(scenario(folder, 4000, digits)), "-s",
                                NUMBER, "-i", "127.0.0.1", "-p", str(SIPP_PORT), "-mi", "127.0.0.1", "-mp",
                                str(SIPP_MEDIA), "-m", "1", "-nostdin", "-timeout", "30s", "-timeout_error"],
                               cwd=folder, capture_output=True)
@@ -223,11 +223,11 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
             raise SystemExit(f"warm-up call failed: {warm.stdout.decode()[-1500:]}")
         before = httpx.get(f"{url}/health").json()["sip"]["media"]
         if capture:
-            dumpcap = subprocess.Popen(["dumpcap", "-q", "-i", "lo", "-s", "96", "-f",
-                                        f"udp and src portrange {RTP_LOW}-{RTP_HIGH}", "-w", str(folder / "rtp.pcapng")],
+            only_ours = f"udp and src portrange {RTP_LOW}-{RTP_HIGH}"
+            dumpcap = subprocess.Popen(["dumpcap", "-q", "-i", "lo", "-s", "96", "-f", only_ours,
+                                        "-w", str(folder / "rtp.pcapng")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)  # dumpcap opens the interface
-        digits = os.geteuid() == 0
         path = scenario(folder, int(hold * 1000), digits)
         cpu0, own_cpu0, wall0 = cpu_seconds(openline.pid), time.process_time(), time.monotonic()
         sipp = subprocess.Popen(
@@ -258,7 +258,8 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
         print(f"peak concurrent calls   {peak} (Openline /health), load average during the run "
               f"{min(loads, default=0):.2f}..{max(loads, default=0):.2f}, after {loadavg()}")
         print(f"RTP sent by Openline    {sent}, > 10 ms late {late} ({100 * late / max(1, sent):.3f} %), "
-              f"worst {after['max_lateness_ms']:.1f} ms; clock skipped {after['clock_skipped_ticks']} periods")
+              f"worst {after['max_lateness_ms']:.1f} ms (since start); media clock skipped "
+              f"{after['clock_skipped_ticks'] - before['clock_skipped_ticks']} periods after stalls")
         print(f"RTP received            {after['packets_received'] - before['packets_received']}, digits "
               f"{after['digits_received'] - before['digits_received']}"
               + ("" if digits else " (play_dtmf needs root: none sent)"))
