@@ -30,7 +30,7 @@ import contextlib
 import itertools
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -54,7 +54,7 @@ from openline.codecs.sip import (
     process_answer,
 )
 from openline.codecs.sip.digest import authorization_for
-from openline.codecs.sip.transaction import ServerInviteTransaction, ServerTransaction
+from openline.codecs.sip.transaction import ClientTransaction, ServerInviteTransaction, ServerTransaction
 from openline.codecs.sip.uri import Uri
 from openline.core.call_legs import (
     FRAME_BYTES,
@@ -76,6 +76,10 @@ __all__ = ["ALLOW", "EncodedPrompts", "LegHost", "OutboundTarget", "SipCallLeg",
 log = logging.getLogger("openline.sip.calls")
 
 ALLOW: Final = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+# A trunk that has not even sent 100 Trying by then is taken as down when another trunk of the route
+# is left (RFC 3261 §17.1.1.2 asks for 100 within 200 ms; Timer B's 32 s is too long to wait).
+FAILOVER_SECONDS: Final = 4.0
+FAILOVER_STATUSES: Final = frozenset({500, 502, 503, 504})  # the trunk, not the callee, failed
 DTMF_INFO_TYPES: Final = ("application/dtmf-relay", "application/dtmf")
 _DIGITS: Final = frozenset("0123456789*#ABCD")
 _session_ids = itertools.count(1)
@@ -163,6 +167,7 @@ class OutboundTarget:
     to: SipUri
     destination: Address
     credentials: tuple[str, str] | None = None  # (username, password) for a 401/407
+    trunk: str | None = None  # the trunk's name, where the target is one
 
 
 class SipCallLeg:
@@ -198,6 +203,11 @@ class SipCallLeg:
         self._auth_tried = False
         self._bye_sent = False
         self._ring_timer: asyncio.TimerHandle | None = None
+        self._fallbacks: deque[OutboundTarget] = deque()  # the route's next trunks, in order
+        self._attempt = 0  # which INVITE (trunk) the transaction callbacks belong to
+        self._invite_txn: ClientTransaction | None = None
+        self._failover_timer: asyncio.TimerHandle | None = None
+        self.trunks_tried: list[str] = []
         self._task: asyncio.Task[None] | None = None
         # inbound
         self._server_txn: ServerInviteTransaction | None = None
@@ -335,6 +345,8 @@ class SipCallLeg:
         self.ended = True
         if self._ring_timer is not None:
             self._ring_timer.cancel()
+        if self._failover_timer is not None:
+            self._failover_timer.cancel()
         if self.dialog is not None:
             self.dialog.terminate()
         self._host.media_clock.remove(self.rtp)
@@ -346,8 +358,13 @@ class SipCallLeg:
     # --- outbound -----------------------------------------------------------------------------
 
     def place(self, resolve: Callable[[], Awaitable[OutboundTarget | None]], caller: SipUri,
-              timeout_seconds: int) -> None:
-        """Start the outbound call; ``resolve`` finds where it goes (None: nobody to ring, 480)."""
+              timeout_seconds: int, fallbacks: Sequence[OutboundTarget] = ()) -> None:
+        """Start the outbound call; ``resolve`` finds where it goes (None: nobody to ring, 480).
+
+        ``fallbacks`` are the route's next trunks: the INVITE moves on to the next one when the
+        current trunk answers 5xx, cannot be reached, or sends nothing within FAILOVER_SECONDS.
+        """
+        self._fallbacks.extend(fallbacks)
         self._task = self._loop.create_task(self._place(resolve, caller, timeout_seconds))
 
     async def _place(self, resolve: Callable[[], Awaitable[OutboundTarget | None]], caller: SipUri,
@@ -382,15 +399,62 @@ class SipCallLeg:
 
     def _send_invite(self) -> None:
         assert self._invite is not None and self._target is not None
-        callbacks = ClientCallbacks(self._on_invite_response, self._on_invite_failure)
+        self._attempt += 1
+        attempt = self._attempt
+        if self._target.trunk is not None and self._target.trunk not in self.trunks_tried:
+            self.trunks_tried.append(self._target.trunk)
+
+        def on_response(response: Response, retransmission: bool) -> None:
+            if attempt == self._attempt:  # answers from a trunk we moved away from are ignored
+                self._on_invite_response(response, retransmission)
+
+        def on_failure(reason: str) -> None:
+            if attempt == self._attempt:
+                self._on_invite_failure(reason)
+
+        if self._failover_timer is not None:
+            self._failover_timer.cancel()
+            self._failover_timer = None
+        if self._fallbacks:
+            self._failover_timer = self._loop.call_later(FAILOVER_SECONDS, self._silent_trunk, attempt)
         try:
-            self._host.endpoint.send_request(self._invite, self._target.destination, callbacks)
+            self._invite_txn = self._host.endpoint.send_request(self._invite, self._target.destination,
+                                                                ClientCallbacks(on_response, on_failure))
         except (ConnectionError, OSError) as exc:
             log.info("leg %s: INVITE not sent: %s", self.leg_id, exc)
-            self._end(EndReason.FAILED)
+            if not self._next_trunk():
+                self._end(EndReason.FAILED)
+
+    def _silent_trunk(self, attempt: int) -> None:
+        if attempt == self._attempt and not self._provisional and not self.ended and self._give_up is None:
+            log.info("leg %s: no answer at all from %s, trying the next trunk", self.leg_id,
+                     self._target.destination if self._target else None)
+            self._next_trunk()
+
+    def _next_trunk(self) -> bool:
+        """Re-send the INVITE to the route's next trunk (same Call-ID and tag, CSeq + 1)."""
+        if not self._fallbacks or self.ended or self._give_up is not None or self._invite is None:
+            return False
+        if self._invite_txn is not None:
+            self._host.endpoint.abandon(self._invite_txn)
+        target = self._target = self._fallbacks.popleft()
+        self.peer = target.destination
+        invite = self._invite
+        self._invite = make_request(
+            "INVITE", target.request_uri, from_=invite.from_, to=NameAddr(uri=target.to), call_id=self.call_id,
+            cseq=invite.cseq.number + 1, via=self._host.endpoint.via(target.destination.transport),
+            contact=self._host.contact("openline", target.destination.transport), body=invite.body,
+            extra=[("Allow", ALLOW)])
+        self._provisional = False
+        self._auth_tried = False
+        self._send_invite()
+        return True
 
     def _on_invite_response(self, response: Response, retransmission: bool) -> None:
         if response.status < 200:
+            if self._failover_timer is not None:  # the trunk is alive: it rings or routes the call
+                self._failover_timer.cancel()
+                self._failover_timer = None
             self._provisional = True  # §9.1: any provisional response, 100 included, allows CANCEL
             if self._give_up is not None and not self._cancel_sent:
                 self._send_cancel()
@@ -406,6 +470,8 @@ class SipCallLeg:
             self._auth_tried = True
             if self._retry_with_credentials(response):
                 return
+        if response.status in FAILOVER_STATUSES and self._next_trunk():
+            return
         self._end(self._give_up or end_reason_for(response.status), response.status)
 
     def _retry_with_credentials(self, challenge: Response) -> bool:
@@ -479,6 +545,8 @@ class SipCallLeg:
 
     def _on_invite_failure(self, reason: str) -> None:
         # Timer B without any answer: nobody is there (unreachable), unless we were giving up anyway
+        if not self._provisional and self._next_trunk():
+            return
         self._end(self._give_up or (EndReason.NO_ANSWER if self._provisional else EndReason.FAILED), 408)
 
     def _stop_ringing(self, reason: EndReason) -> None:
