@@ -206,8 +206,9 @@ def main(calls: int, hold: float, rate: float, capture: bool) -> None:
     folder = Path(tempfile.mkdtemp(prefix="openline-voice-bench-"))
     sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     app = TwimlApp()
-    print(f"load average before     {loadavg()}")
+    print(f"load average before     {loadavg()}", flush=True)
     openline, url = start_openline(folder, sid, token)
+    print(f"openline serve          pid {openline.pid}, {url}", flush=True)
     dumpcap: subprocess.Popen[bytes] | None = None
     try:
         created = httpx.post(f"{url}/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", auth=(sid, token),
