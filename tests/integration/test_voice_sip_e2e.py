@@ -300,3 +300,21 @@ def test_dial_to_a_registered_baresip_with_recording(stack: Stack) -> None:
     with wave.open(str(heard[-1])) as w:
         decoded = w.readframes(w.getnframes())
     assert level_at(decoded, 1000.0) > 500  # baresip heard the caller through the bridge
+
+
+def test_sandbox_calls_share_the_media_clock_with_sip_legs(stack: Stack) -> None:
+    """One pacing task per process: a sandbox handset's call ticks on the clock the SIP legs use."""
+    handset = "+15558670044"  # no route sends it to a trunk: the sandbox takes it
+    httpx.post(f"{stack.server.url}/sandbox/v1/Handsets/{handset}/Behavior", data={"Answer": "answer"},
+               auth=(stack.sid, stack.token)).raise_for_status()
+    hold = VoiceResponse()
+    hold.pause(length=30)
+    stack.app.on("/hold", twiml(str(hold)))
+    if not stack.client.incoming_phone_numbers.list(phone_number=DIAL_NUMBER):
+        stack.buy(DIAL_NUMBER)
+    call = stack.client.calls.create(to=handset, from_=DIAL_NUMBER, url=stack.app.url("/hold"))
+    wait_for(lambda: stack.client.calls(call.sid).fetch().status == "in-progress")
+    media = httpx.get(f"{stack.server.url}/health").json()["sip"]["media"]
+    assert media["calls"] == 0 and media["clock_legs"] == 1  # no SIP leg, one handset on the clock
+    stack.client.calls(call.sid).update(status="completed")
+    wait_for(lambda: httpx.get(f"{stack.server.url}/health").json()["sip"]["media"]["clock_legs"] == 0)
