@@ -429,13 +429,16 @@ class SipCallLeg:
         if attempt == self._attempt and not self._provisional and not self.ended and self._give_up is None:
             log.info("leg %s: no answer at all from %s, trying the next trunk", self.leg_id,
                      self._target.destination if self._target else None)
-            self._next_trunk()
+            self._next_trunk(abandon=True)
 
-    def _next_trunk(self) -> bool:
-        """Re-send the INVITE to the route's next trunk (same Call-ID and tag, CSeq + 1)."""
+    def _next_trunk(self, *, abandon: bool = False) -> bool:
+        """Re-send the INVITE to the route's next trunk (same Call-ID and tag, CSeq + 1).
+
+        ``abandon`` stops the silent trunk's transaction; after a final answer or a transport
+        failure it is left alone (it still ACKs a retransmitted 5xx, §17.1.1.2)."""
         if not self._fallbacks or self.ended or self._give_up is not None or self._invite is None:
             return False
-        if self._invite_txn is not None:
+        if abandon and self._invite_txn is not None:
             self._host.endpoint.abandon(self._invite_txn)
         target = self._target = self._fallbacks.popleft()
         self.peer = target.destination
