@@ -148,7 +148,7 @@ async def test_clock_skips_deadlines_after_a_stall_instead_of_bursting() -> None
 
     clock = MediaClock()
     staller = Staller()
-    clock.add(staller)  # type: ignore[arg-type]
+    clock.add(staller)
     clock.start()
     await asyncio.sleep(0.6)
     await clock.stop()
