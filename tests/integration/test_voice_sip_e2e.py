@@ -33,7 +33,7 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from openline.codecs.media import g711, tone, write_wav
 from tests.conftest import new_credentials
-from tests.integration.test_sip_baresip import baresip_config
+from tests.integration.test_sip_baresip import baresip_config, baresip_port
 from tests.integration.test_sip_sipp_peer import _free_port
 from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
@@ -245,7 +245,7 @@ def test_dial_to_a_registered_baresip_with_recording(stack: Stack) -> None:
     callee_wav = tmp / "baresip-says.wav"
     callee_wav.write_bytes(write_wav(tone((660.0,), 4000, amplitude=0.4)))  # baresip hangs up at its end
     records = tmp / "baresip-records"
-    baresip_config(tmp / "baresip", registrar_port=stack.sip_port, sip_port=_free_port(), rtp_low=24000,
+    baresip_config(tmp / "baresip", registrar_port=stack.sip_port, sip_port=baresip_port(), rtp_low=24000,
                    source=callee_wav, records=records)
     dial = VoiceResponse()
     number = Dial(record="record-from-answer", timeout=10, action="/dial/done")
