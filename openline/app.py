@@ -146,6 +146,7 @@ from openline.storage.repositories.verify import VerifyRepositories
 from openline.storage.repositories.voice import CallRepository, HandsetVoiceRepository, RecordingRepository
 from openline.transports.address_guard import outbound_transport
 from openline.transports.chat_http import ChatHttpClient
+from openline.transports.rtp import MediaClock
 from openline.transports.sip_service import SipService
 from openline.transports.smpp import SmppClient
 from openline.transports.smtp_client import SmtpDelivery
@@ -253,6 +254,7 @@ class Openline:
     # LookupError for targets no SIP trunk, user or URI reaches: fall back to the sandbox), and
     # `attach(handler)` gives it the IncomingCallHandler that takes incoming calls (503 until then).
     sip: SipService | None = None
+    media_clock: MediaClock | None = None  # started with the process, stopped after the last call
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -285,6 +287,8 @@ class Openline:
         web chat listener where sockets are served (roles api and all)."""
         if self.runs_api and self.chat_notifications is not None:
             await self.chat_notifications.start()
+        if self.media_clock is not None:
+            self.media_clock.start()  # any role may carry sandbox calls; idle, it does not wake
         if not self.runs_workers:
             return
         if self.db.dialect.is_sqlite:
@@ -327,6 +331,8 @@ class Openline:
 
     async def close(self) -> None:
         await self.stop_workers()
+        if self.media_clock is not None:
+            await self.media_clock.stop()
         for close in self.closers:
             await close()
         if self.locks is not None:
@@ -465,8 +471,10 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     ]
 
     # Voice over SIP: the user agent runs where the carrier binds run (roles worker and all).
+    # One media clock paces every leg of this process, SIP and sandbox alike (it sleeps while idle).
+    media_clock = MediaClock()
     sip = (SipService(settings.sip, settings.routes, Registrations(db, SipRegistrationRepository(), clock),
-                      secrets.derive("sip digest nonces"))
+                      secrets.derive("sip digest nonces"), media_clock=media_clock)
            if settings.sip is not None and settings.role != "api" else None)
 
     admin = MessagingServiceAdmin(db, service_repo, sender_repo, number_repo, clock)
@@ -492,7 +500,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     # Voice: the Calls API, live calls run in this process, and the dialers that place legs. The
     # routing dialer asks real carriers first (SIP, added to `dialers` ahead of the sandbox), then
     # the sandbox's simulated handsets when the sandbox is on.
-    phones = SandboxVoice(db, clock, blobs, HandsetVoiceRepository(), http)
+    phones = SandboxVoice(db, clock, blobs, HandsetVoiceRepository(), http, media_clock)
     dialers = RoutingDialer([*([sip.dialer] if sip is not None else []),
                              *([phones] if settings.sandbox.enabled else [])])
     recordings = RecordingService(db, clock, wakeup, blobs, RecordingRepository(), CallRepository(), urls)
@@ -545,7 +553,8 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
         if sip is not None:
             payload["sip"] = {"calls": len(sip.legs), "counters": dict(sip.counters),
                               "registrar": dict(sip.registrar.counters),
-                              "trunk_registrations": {p.trunk.name: p.state.value for p in sip.providers}}
+                              "trunk_registrations": {p.trunk.name: p.state.value for p in sip.providers},
+                              "media": sip.media_stats()}
         return payload
 
     async def render_metrics() -> tuple[bytes, str]:
@@ -553,6 +562,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
             metrics.snapshot.jobs = await jobs.depths(conn, clock.now())
             metrics.snapshot.queued_messages = await message_repo.queue_depths(conn)
         metrics.snapshot.carriers = {name: link.metrics() for name, link in links.items()} if runs_workers else {}
+        metrics.snapshot.media = sip.media_stats() if sip is not None else None
         metrics.snapshot.notifications_connected = (notifications.connected if notifications is not None
                                                     and runs_workers else None)
         return metrics.render()
@@ -595,6 +605,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Openline:
     return Openline(settings, db, clock, blobs, services, asgi, product_operations, urls, pools, closers,
                     links=list(links.values()), listeners=listeners, metrics=metrics,
                     notifications=notifications, locks=locks, timed=RequestTimer(asgi, metrics.observe_request),
-                    channels=channel_directory, sip=sip, chat_notifications=chat_feed.listening, voice=voice)
+                    channels=channel_directory, sip=sip, chat_notifications=chat_feed.listening, voice=voice,
+                    media_clock=media_clock)
 
 

@@ -34,6 +34,8 @@ __all__ = [
     "DigitReceived",
     "EndReason",
     "Ended",
+    "FrameClock",
+    "FrameTicking",
     "IncomingCall",
     "IncomingCallHandler",
     "LegEvent",
@@ -124,6 +126,25 @@ class CallLeg(Protocol):
 
     def hangup(self) -> None:
         """End the leg at any stage (CANCEL before answer, BYE after); ``Ended`` follows."""
+
+
+class FrameTicking(Protocol):
+    """Something paced every 20 ms: an RTP leg, a simulated handset."""
+
+    def tick(self, deadline: float, now: float) -> None:
+        """One period: ``deadline`` is when it was due, ``now`` when it runs (loop time)."""
+
+    def skip(self, frames: int) -> None:
+        """``frames`` periods were dropped after a stall (no tick for them)."""
+
+
+class FrameClock(Protocol):
+    """The one pacing task of a process: every leg that sends media ticks on it, so one
+    wake-up serves hundreds of legs instead of one timer per leg."""
+
+    def add(self, leg: FrameTicking) -> None: ...
+
+    def remove(self, leg: FrameTicking) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

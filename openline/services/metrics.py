@@ -29,6 +29,7 @@ class _Snapshot(Collector):
         self.queued_messages: Mapping[str, int] = {}
         self.carriers: Mapping[str, Mapping[str, Any]] = {}
         self.notifications_connected: bool | None = None
+        self.media: Mapping[str, float | int] | None = None  # SIP legs' RTP pacing, where SIP runs
 
     def collect(self) -> Iterable[Metric]:
         jobs = GaugeMetricFamily("openline_jobs", "Jobs in the queue by kind and state "
@@ -63,6 +64,24 @@ class _Snapshot(Collector):
                                           "1 while the LISTEN connection for job wake-ups is up")
             listening.add_metric([], 1.0 if self.notifications_connected else 0.0)
             yield listening
+        if self.media is not None:
+            yield from _media_metrics(self.media)
+
+
+_MEDIA_METRICS = (  # (key in SipService.media_stats, metric name, help)
+    ("calls", "openline_sip_calls", "SIP call legs live in this process"),
+    ("packets_sent", "openline_rtp_packets_sent", "RTP packets sent by this process's call legs since start"),
+    ("packets_late", "openline_rtp_packets_late", "RTP packets sent more than 10 ms after their deadline"),
+    ("max_lateness_ms", "openline_rtp_max_lateness_ms", "Worst RTP send lateness seen, in milliseconds"),
+    ("packets_received", "openline_rtp_packets_received", "RTP packets received by this process's call legs"),
+)
+
+
+def _media_metrics(media: Mapping[str, float | int]) -> Iterable[Metric]:
+    for key, name, text in _MEDIA_METRICS:
+        gauge = GaugeMetricFamily(name, text)
+        gauge.add_metric([], float(media.get(key) or 0))
+        yield gauge
 
 
 class Metrics:

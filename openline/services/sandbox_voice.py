@@ -28,6 +28,7 @@ from openline.core.call_legs import (
     DigitReceived,
     Ended,
     EndReason,
+    FrameClock,
     IncomingCall,
     LegEvent,
     PlaybackFinished,
@@ -79,6 +80,7 @@ class SandboxLeg(CallLeg):
         self.digits_sent = ""
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop = asyncio.get_running_loop()
+        self._closed = asyncio.Event()
 
     # --- CallLeg ----------------------------------------------------------------------------
 
@@ -154,26 +156,40 @@ class SandboxLeg(CallLeg):
         self._start(self._act())
         if self._hangup_after is not None:
             self._start(self._hang_up_later(self._hangup_after))
+        clock = self._network.media_clock
+        if clock is not None:  # the process's one media clock paces the handset, as it paces RTP legs
+            clock.add(self)
+            await self._closed.wait()
+            return
         next_at = self._loop.time()
         while not self._ended:
-            frame = b""
-            finished: list[int] = []
-            while len(frame) < FRAME_BYTES and self._queue:
-                audio, token = self._queue[0]
-                take = FRAME_BYTES - len(frame)
-                frame += audio[:take]
-                if len(audio) <= take:
-                    self._queue.pop(0)
-                    finished.append(token)
-                else:
-                    self._queue[0] = (audio[take:], token)
-            frame += bytes(FRAME_BYTES - len(frame))
-            if len(self.heard_audio) < MAX_HEARD_SECONDS * 16000:
-                self.heard_audio += frame
-            for token in finished:
-                self._emit(PlaybackFinished(token))
+            self.tick(next_at, self._loop.time())
             next_at += FRAME_SECONDS
             await asyncio.sleep(max(0.0, next_at - self._loop.time()))
+
+    def tick(self, deadline: float, now: float) -> None:
+        """One 20 ms frame heard: what Openline played (or silence), playbacks that finished."""
+        if self._ended:
+            return
+        frame = b""
+        finished: list[int] = []
+        while len(frame) < FRAME_BYTES and self._queue:
+            audio, token = self._queue[0]
+            take = FRAME_BYTES - len(frame)
+            frame += audio[:take]
+            if len(audio) <= take:
+                self._queue.pop(0)
+                finished.append(token)
+            else:
+                self._queue[0] = (audio[take:], token)
+        frame += bytes(FRAME_BYTES - len(frame))
+        if len(self.heard_audio) < MAX_HEARD_SECONDS * 16000:
+            self.heard_audio += frame
+        for token in finished:
+            self._emit(PlaybackFinished(token))
+
+    def skip(self, frames: int) -> None:
+        pass  # a stalled process: those frames were never played, the handset heard nothing new
 
     async def _act(self) -> None:
         # Digits first, so that "wwww" in Digits also delays the audio (say, until after a beep).
@@ -220,6 +236,9 @@ class SandboxLeg(CallLeg):
             return
         self._ended = True
         self._queue.clear()
+        if self._network.media_clock is not None:
+            self._network.media_clock.remove(self)
+        self._closed.set()
         self._emit(Ended(reason))
         self._start(self._network.closed(self))
 
@@ -233,7 +252,8 @@ class SandboxVoice:
     """The sandbox's voice network: handset behaviour, handset call history, and its Dialer."""
 
     def __init__(self, db: Database, clock: Clock, blobs: BlobStore, repo: HandsetVoiceRepository,
-                 http: httpx.AsyncClient) -> None:
+                 http: httpx.AsyncClient, media_clock: FrameClock | None = None) -> None:
+        self.media_clock = media_clock  # shared with the SIP legs; None: each handset paces itself
         self._db = db
         self._clock = clock
         self._blobs = blobs

@@ -43,6 +43,7 @@ from openline.codecs.rtp import (
     looks_like_rtcp,
     parse_compound,
 )
+from openline.core.call_legs import FrameTicking
 
 __all__ = ["FRAME_INTERVAL", "LATE_THRESHOLD", "LegStats", "MediaClock", "PortRange", "RtpLeg"]
 
@@ -85,21 +86,23 @@ class MediaClock:
             raise ValueError("phases must be at least 1")
         self.interval = interval
         self.phases = phases
-        self._slots: list[dict[int, RtpLeg]] = [{} for _ in range(phases)]
+        self._slots: list[dict[int, FrameTicking]] = [{} for _ in range(phases)]
         self._slot_of: dict[int, int] = {}
         self._task: asyncio.Task[None] | None = None
+        self._busy = asyncio.Event()  # set while legs are on the clock: an idle process does not wake
         self.ticks = 0  # whole periods: every slot ticked once
         self.skipped_ticks = 0  # whole periods dropped after a stall
 
-    def add(self, leg: RtpLeg) -> None:
+    def add(self, leg: FrameTicking) -> None:
         key = id(leg)
         if key in self._slot_of:
             return
         slot = min(range(self.phases), key=lambda i: len(self._slots[i]))
         self._slots[slot][key] = leg
         self._slot_of[key] = slot
+        self._busy.set()
 
-    def remove(self, leg: RtpLeg) -> None:
+    def remove(self, leg: FrameTicking) -> None:
         slot = self._slot_of.pop(id(leg), None)
         if slot is not None:
             self._slots[slot].pop(id(leg), None)
@@ -125,6 +128,10 @@ class MediaClock:
         deadline = loop.time() + step
         slot = 0
         while True:
+            if not self._slot_of:
+                self._busy.clear()
+                await self._busy.wait()
+                deadline, slot = loop.time() + step, 0
             delay = deadline - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -134,6 +141,9 @@ class MediaClock:
                 # a stall (GC, blocked loop): drop whole missed periods, so every leg keeps its grid
                 self.skipped_ticks += behind
                 deadline += behind * self.interval
+                for slot_legs in self._slots:  # every leg's timestamps follow the time that passed
+                    for skipped in slot_legs.values():
+                        skipped.skip(behind)
             for leg in list(self._slots[slot].values()):
                 try:
                     leg.tick(deadline, loop.time())
@@ -282,6 +292,10 @@ class RtpLeg(asyncio.DatagramProtocol):
             if frame is not None:
                 return frame
         return self._silence if self.send_silence else None
+
+    def skip(self, frames: int) -> None:
+        """The clock dropped ``frames`` periods after a stall: nothing was sent for them."""
+        self.sender.skip(frames)
 
     def tick(self, deadline: float, now: float) -> None:
         """One 20 ms step: play out what arrived, send what is due."""

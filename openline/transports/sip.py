@@ -264,6 +264,15 @@ class SipEndpoint:
         self._run_client(entry, txn.start())
         return txn
 
+    def abandon(self, txn: ClientTransaction) -> None:
+        """Stop a client transaction silently (no retransmissions, no callbacks): the TU gave up
+        on a destination that never answered. A late response is then stray (a 2xx left
+        unacknowledged makes the far end end its dialog itself, §13.3.1.4)."""
+        entry = self._clients.get(txn.key)
+        if entry is not None and entry.txn is txn:
+            self._drop_timers(txn)
+            del self._clients[txn.key]
+
     def send_stateless(self, message: Request | Response, destination: Address) -> None:
         """Send outside any transaction: the ACK for a 2xx (§13.2.2.4), or a re-sent 2xx."""
         self._send(message, destination, None)

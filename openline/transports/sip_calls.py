@@ -29,9 +29,9 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from openline.codecs.media import g711
@@ -54,7 +54,7 @@ from openline.codecs.sip import (
     process_answer,
 )
 from openline.codecs.sip.digest import authorization_for
-from openline.codecs.sip.transaction import ServerInviteTransaction, ServerTransaction
+from openline.codecs.sip.transaction import ClientTransaction, ServerInviteTransaction, ServerTransaction
 from openline.codecs.sip.uri import Uri
 from openline.core.call_legs import (
     FRAME_BYTES,
@@ -71,11 +71,15 @@ from openline.core.call_legs import (
 from openline.transports.rtp import LegStats, MediaClock, PortRange, RtpLeg
 from openline.transports.sip import Address, ClientCallbacks, SipEndpoint
 
-__all__ = ["ALLOW", "LegHost", "OutboundTarget", "SipCallLeg", "address_of", "end_reason_for"]
+__all__ = ["ALLOW", "EncodedPrompts", "LegHost", "OutboundTarget", "SipCallLeg", "address_of", "end_reason_for"]
 
 log = logging.getLogger("openline.sip.calls")
 
 ALLOW: Final = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
+# A trunk that has not even sent 100 Trying by then is taken as down when another trunk of the route
+# is left (RFC 3261 §17.1.1.2 asks for 100 within 200 ms; Timer B's 32 s is too long to wait).
+FAILOVER_SECONDS: Final = 4.0
+FAILOVER_STATUSES: Final = frozenset({500, 502, 503, 504})  # the trunk, not the callee, failed
 DTMF_INFO_TYPES: Final = ("application/dtmf-relay", "application/dtmf")
 _DIGITS: Final = frozenset("0123456789*#ABCD")
 _session_ids = itertools.count(1)
@@ -102,6 +106,42 @@ def address_of(uri: Uri, default_transport: str = "UDP") -> Address:
     return Address(uri.host, uri.port or 5060, "TCP" if transport == "TCP" else "UDP")
 
 
+PROMPT_CACHE_BYTES: Final = 16 * 1024 * 1024  # encoded prompts kept: minutes of audio per codec
+
+
+class EncodedPrompts:
+    """G.711 encodings of recently played audio, shared by every leg of a service.
+
+    Hundreds of calls in one IVR play the same few prompts (the TTS cache hands each call equal
+    bytes). Encoding a 5 s prompt costs milliseconds of pure Python on the event loop, which is
+    also the media clock's loop: looked up here it costs a hash and a compare instead.
+    """
+
+    def __init__(self, limit: int = PROMPT_CACHE_BYTES) -> None:
+        self._limit = limit
+        self._size = 0
+        self._entries: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def encode(self, pcm: bytes, codec: str) -> bytes:
+        key = (codec, pcm)
+        encoded = self._entries.get(key)
+        if encoded is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return encoded
+        self.misses += 1
+        encoded = g711.encode(pcm, codec)
+        if len(pcm) + len(encoded) <= self._limit // 4:  # one huge recording does not flush the prompts
+            self._entries[key] = encoded
+            self._size += len(pcm) + len(encoded)
+            while self._size > self._limit:
+                (_, old), dropped = self._entries.popitem(last=False)
+                self._size -= len(old) + len(dropped)
+        return encoded
+
+
 @dataclass(slots=True)
 class LegHost:
     """What every leg of one SIP service shares."""
@@ -112,6 +152,7 @@ class LegHost:
     rtp_host: str  # the address RTP sockets bind to
     sdp_address: str  # the address peers send media and requests to (advertised)
     forget: Callable[[SipCallLeg], None]  # the service drops the leg from its tables
+    prompts: EncodedPrompts = field(default_factory=EncodedPrompts)
 
     def contact(self, user: str | None, transport: str) -> NameAddr:
         params: tuple[tuple[str, str | None], ...] = () if transport.upper() == "UDP" else (("transport", "tcp"),)
@@ -126,6 +167,7 @@ class OutboundTarget:
     to: SipUri
     destination: Address
     credentials: tuple[str, str] | None = None  # (username, password) for a 401/407
+    trunk: str | None = None  # the trunk's name, where the target is one
 
 
 class SipCallLeg:
@@ -161,6 +203,11 @@ class SipCallLeg:
         self._auth_tried = False
         self._bye_sent = False
         self._ring_timer: asyncio.TimerHandle | None = None
+        self._fallbacks: deque[OutboundTarget] = deque()  # the route's next trunks, in order
+        self._attempt = 0  # which INVITE (trunk) the transaction callbacks belong to
+        self._invite_txn: ClientTransaction | None = None
+        self._failover_timer: asyncio.TimerHandle | None = None
+        self.trunks_tried: list[str] = []
         self._task: asyncio.Task[None] | None = None
         # inbound
         self._server_txn: ServerInviteTransaction | None = None
@@ -189,7 +236,7 @@ class SipCallLeg:
             pcm = pcm + b"\x00" * (FRAME_BYTES - tail)  # the last frame padded with silence
         if self.ended:
             return  # nothing goes out any more; the owner has (or will have) Ended
-        encoded = g711.encode(pcm, self.rtp.codec)  # one call for the whole prompt: cheaper per frame
+        encoded = self._host.prompts.encode(pcm, self.rtp.codec)  # whole prompt at once, usually cached
         size = FRAME_BYTES // 2
         self._frames.extend(encoded[i : i + size] for i in range(0, len(encoded), size))
         self._frames.append(token)
@@ -264,17 +311,17 @@ class SipCallLeg:
 
     def _next_frame(self) -> bytes | None:
         """The RTP leg's source: called once per tick when no digit is going out."""
-        if self._on_hold:
-            return None
         frames = self._frames
-        while frames and isinstance(frames[0], int):
+        while frames and isinstance(frames[0], int):  # empty audio (or tokens back to back): done now
             self._emit(PlaybackFinished(frames.popleft()))  # type: ignore[arg-type]
         if not frames:
             return None
         frame = frames.popleft()
         while frames and isinstance(frames[0], int):  # this was the token's last frame: it leaves now
             self._emit(PlaybackFinished(frames.popleft()))  # type: ignore[arg-type]
-        return frame  # type: ignore[return-value]
+        # on hold the prompt still runs in real time (unsent), as it would on a phone network:
+        # a <Say> or <Gather> must not wait for the far end to unhold
+        return None if self._on_hold else frame  # type: ignore[return-value]
 
     # --- media --------------------------------------------------------------------------------
 
@@ -298,6 +345,8 @@ class SipCallLeg:
         self.ended = True
         if self._ring_timer is not None:
             self._ring_timer.cancel()
+        if self._failover_timer is not None:
+            self._failover_timer.cancel()
         if self.dialog is not None:
             self.dialog.terminate()
         self._host.media_clock.remove(self.rtp)
@@ -309,8 +358,13 @@ class SipCallLeg:
     # --- outbound -----------------------------------------------------------------------------
 
     def place(self, resolve: Callable[[], Awaitable[OutboundTarget | None]], caller: SipUri,
-              timeout_seconds: int) -> None:
-        """Start the outbound call; ``resolve`` finds where it goes (None: nobody to ring, 480)."""
+              timeout_seconds: int, fallbacks: Sequence[OutboundTarget] = ()) -> None:
+        """Start the outbound call; ``resolve`` finds where it goes (None: nobody to ring, 480).
+
+        ``fallbacks`` are the route's next trunks: the INVITE moves on to the next one when the
+        current trunk answers 5xx, cannot be reached, or sends nothing within FAILOVER_SECONDS.
+        """
+        self._fallbacks.extend(fallbacks)
         self._task = self._loop.create_task(self._place(resolve, caller, timeout_seconds))
 
     async def _place(self, resolve: Callable[[], Awaitable[OutboundTarget | None]], caller: SipUri,
@@ -345,15 +399,65 @@ class SipCallLeg:
 
     def _send_invite(self) -> None:
         assert self._invite is not None and self._target is not None
-        callbacks = ClientCallbacks(self._on_invite_response, self._on_invite_failure)
+        self._attempt += 1
+        attempt = self._attempt
+        if self._target.trunk is not None and self._target.trunk not in self.trunks_tried:
+            self.trunks_tried.append(self._target.trunk)
+
+        def on_response(response: Response, retransmission: bool) -> None:
+            if attempt == self._attempt:  # answers from a trunk we moved away from are ignored
+                self._on_invite_response(response, retransmission)
+
+        def on_failure(reason: str) -> None:
+            if attempt == self._attempt:
+                self._on_invite_failure(reason)
+
+        if self._failover_timer is not None:
+            self._failover_timer.cancel()
+            self._failover_timer = None
+        if self._fallbacks:
+            self._failover_timer = self._loop.call_later(FAILOVER_SECONDS, self._silent_trunk, attempt)
         try:
-            self._host.endpoint.send_request(self._invite, self._target.destination, callbacks)
+            self._invite_txn = self._host.endpoint.send_request(self._invite, self._target.destination,
+                                                                ClientCallbacks(on_response, on_failure))
         except (ConnectionError, OSError) as exc:
             log.info("leg %s: INVITE not sent: %s", self.leg_id, exc)
-            self._end(EndReason.FAILED)
+            if not self._next_trunk():
+                self._end(EndReason.FAILED)
+
+    def _silent_trunk(self, attempt: int) -> None:
+        if attempt == self._attempt and not self._provisional and not self.ended and self._give_up is None:
+            log.info("leg %s: no answer at all from %s, trying the next trunk", self.leg_id,
+                     self._target.destination if self._target else None)
+            self._next_trunk(abandon=True)
+
+    def _next_trunk(self, *, abandon: bool = False) -> bool:
+        """Re-send the INVITE to the route's next trunk (same Call-ID and tag, CSeq + 1).
+
+        ``abandon`` stops the silent trunk's transaction; after a final answer or a transport
+        failure it is left alone (it still ACKs a retransmitted 5xx, §17.1.1.2)."""
+        if not self._fallbacks or self.ended or self._give_up is not None or self._invite is None:
+            return False
+        if abandon and self._invite_txn is not None:
+            self._host.endpoint.abandon(self._invite_txn)
+        target = self._target = self._fallbacks.popleft()
+        self.peer = target.destination
+        invite = self._invite
+        self._invite = make_request(
+            "INVITE", target.request_uri, from_=invite.from_, to=NameAddr(uri=target.to), call_id=self.call_id,
+            cseq=invite.cseq.number + 1, via=self._host.endpoint.via(target.destination.transport),
+            contact=self._host.contact("openline", target.destination.transport), body=invite.body,
+            extra=[("Allow", ALLOW)])
+        self._provisional = False
+        self._auth_tried = False
+        self._send_invite()
+        return True
 
     def _on_invite_response(self, response: Response, retransmission: bool) -> None:
         if response.status < 200:
+            if self._failover_timer is not None:  # the trunk is alive: it rings or routes the call
+                self._failover_timer.cancel()
+                self._failover_timer = None
             self._provisional = True  # §9.1: any provisional response, 100 included, allows CANCEL
             if self._give_up is not None and not self._cancel_sent:
                 self._send_cancel()
@@ -369,6 +473,8 @@ class SipCallLeg:
             self._auth_tried = True
             if self._retry_with_credentials(response):
                 return
+        if response.status in FAILOVER_STATUSES and self._next_trunk():
+            return
         self._end(self._give_up or end_reason_for(response.status), response.status)
 
     def _retry_with_credentials(self, challenge: Response) -> bool:
@@ -442,6 +548,8 @@ class SipCallLeg:
 
     def _on_invite_failure(self, reason: str) -> None:
         # Timer B without any answer: nobody is there (unreachable), unless we were giving up anyway
+        if not self._provisional and self._next_trunk():
+            return
         self._end(self._give_up or (EndReason.NO_ANSWER if self._provisional else EndReason.FAILED), 408)
 
     def _stop_ringing(self, reason: EndReason) -> None:

@@ -7,7 +7,9 @@ In this order:
    binding is looked up in the database when the call starts (any process may have taken the
    REGISTER); the most recent binding wins. No binding: the leg ends as no-answer (480).
 3. A number a ``[[routes]]`` rule sends to a SIP trunk goes to that trunk's proxy as
-   ``sip:+E164@domain``, with the trunk's credentials ready for a 401/407.
+   ``sip:+E164@domain``, with the trunk's credentials ready for a 401/407. The route's other
+   trunks, in its order, are the failover: the leg moves on when a trunk answers 5xx, cannot be
+   reached or stays silent (as messages fail over between a route's carriers).
 4. Anything else raises ``LookupError``, so that a composing dialer can try the sandbox.
 """
 
@@ -40,7 +42,7 @@ class _ToUser:
 
 @dataclass(frozen=True, slots=True)
 class _ToTrunk:
-    trunk: SipTrunkSettings
+    trunks: tuple[SipTrunkSettings, ...]  # first choice first
     number: str
 
 
@@ -82,10 +84,10 @@ class SipDialer:
         user = self._users_by_number.get(parsed.e164)
         if user is not None:
             return _ToUser(user)
-        for name in self._routes.trunks_for(parsed.e164, caller_id):
-            trunk = self._settings.trunk(name)
-            if trunk is not None:
-                return _ToTrunk(trunk, parsed.e164)
+        trunks = tuple(t for t in (self._settings.trunk(n) for n in self._routes.trunks_for(parsed.e164, caller_id))
+                       if t is not None)
+        if trunks:
+            return _ToTrunk(trunks, parsed.e164)
         raise LookupError(f"no SIP trunk or user reaches {parsed.e164}")
 
     def dial(self, request: DialRequest) -> CallLeg:
@@ -122,18 +124,12 @@ class SipDialer:
 
             leg.place(resolve_user, caller, request.timeout_seconds)
         else:
-            trunk, number = plan.trunk, plan.number
-            host, port = trunk.proxy_address
-            domain = trunk.domain or host
-            uri = SipUri(host=domain, port=None if trunk.domain else port, user=number)
-            credentials = ((trunk.username, trunk.password.get_secret_value())
-                           if trunk.username is not None and trunk.password is not None else None)
-            trunk_target = OutboundTarget(uri, uri, Address(host, port, trunk.transport.upper()), credentials)
+            first, *others = [_trunk_target(trunk, plan.number) for trunk in plan.trunks]
 
             async def resolve_trunk() -> OutboundTarget | None:
-                return trunk_target
+                return first
 
-            leg.place(resolve_trunk, caller, request.timeout_seconds)
+            leg.place(resolve_trunk, caller, request.timeout_seconds, fallbacks=others)
         return leg
 
     def _caller_uri(self, caller_id: str) -> SipUri:
@@ -150,3 +146,12 @@ class SipDialer:
         if not all(c.isalnum() or c in "+-_.!~*'()&=$,;?/" for c in user):
             user = "anonymous"
         return SipUri(host=self._caller_host(), user=user)
+
+
+def _trunk_target(trunk: SipTrunkSettings, number: str) -> OutboundTarget:
+    host, port = trunk.proxy_address
+    domain = trunk.domain or host
+    uri = SipUri(host=domain, port=None if trunk.domain else port, user=number)
+    credentials = ((trunk.username, trunk.password.get_secret_value())
+                   if trunk.username is not None and trunk.password is not None else None)
+    return OutboundTarget(uri, uri, Address(host, port, trunk.transport.upper()), credentials, trunk=trunk.name)

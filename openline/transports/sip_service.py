@@ -15,6 +15,8 @@ requests between them (it is the endpoint's transaction user):
 
 ``dialer`` is the :class:`~openline.core.call_legs.Dialer` for outbound legs. ``close`` hangs up
 every live leg (BYE, or CANCEL while ringing), removes provider registrations and closes sockets.
+``media_stats`` sums every leg's RTP pacing statistics since start (ended legs included), for
+/health and /metrics: packets sent more than 10 ms after their deadline is the number to watch.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from openline.codecs.sip.transaction import ServerInviteTransaction, ServerTrans
 from openline.config import RouteSettings, SipSettings, SipTrunkSettings
 from openline.core.call_legs import IncomingCall, IncomingCallHandler
 from openline.services.sip_registrations import Registrations
-from openline.transports.rtp import MediaClock, PortRange
+from openline.transports.rtp import LegStats, MediaClock, PortRange
 from openline.transports.sip import Address, SipEndpoint
 from openline.transports.sip_calls import ALLOW, LegHost, SipCallLeg
 from openline.transports.sip_dialer import SipDialer
@@ -75,6 +77,8 @@ class SipService:
         self.providers = [ProviderRegistration(self.endpoint, t, self._contact_for_register)
                           for t in settings.trunks if t.registers]
         self.counters: Counter[str] = Counter()
+        self._ended_media = LegStats()  # the sum over legs that have ended (live ones are added on demand)
+        self.peak_calls = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- wiring -------------------------------------------------------------------------------
@@ -114,13 +118,31 @@ class SipService:
 
     def _new_outbound_leg(self, leg_id: str, call_id: str) -> SipCallLeg:
         leg = SipCallLeg(self._host, leg_id=leg_id, call_id=call_id, outbound=True)
-        self._legs[call_id] = leg
-        self.counters["legs"] += 1
+        self._track(leg)
         return leg
 
     def _forget(self, leg: SipCallLeg) -> None:
         if self._legs.get(leg.call_id) is leg:
             del self._legs[leg.call_id]
+            _add_stats(self._ended_media, leg.stats)
+
+    def _track(self, leg: SipCallLeg) -> None:
+        self._legs[leg.call_id] = leg
+        self.counters["legs"] += 1
+        self.peak_calls = max(self.peak_calls, len(self._legs))
+
+    def media_stats(self) -> dict[str, float | int]:
+        """RTP pacing and reception over every leg since start, live ones included."""
+        total = LegStats()
+        _add_stats(total, self._ended_media)
+        for leg in self._legs.values():
+            _add_stats(total, leg.stats)
+        return {"calls": len(self._legs), "peak_calls": self.peak_calls, "clock_legs": self.media_clock.legs,
+                "packets_sent": total.packets_sent, "packets_late": total.packets_late,
+                "late_ratio": round(total.late_ratio, 6), "max_lateness_ms": round(total.max_lateness * 1000, 2),
+                "packets_received": total.packets_received, "digits_received": total.digits_received,
+                "clock_ticks": self.media_clock.ticks, "clock_skipped_ticks": self.media_clock.skipped_ticks,
+                "prompt_cache_hits": self._host.prompts.hits, "prompt_cache_misses": self._host.prompts.misses}
 
     def _contact_for_register(self, transport: str) -> NameAddr:
         return self._host.contact("openline", transport)
@@ -241,8 +263,7 @@ class SipService:
             self._refuse(request, txn, 503, "no_handler", source)
             return
         leg = SipCallLeg(self._host, leg_id=f"sip-{new_token(8)}", call_id=request.call_id, outbound=False)
-        self._legs[request.call_id] = leg
-        self.counters["legs"] += 1
+        self._track(leg)
 
         async def accept() -> None:
             try:
@@ -260,3 +281,11 @@ class SipService:
             handler.incoming(IncomingCall(leg=leg, to=to, from_=from_, source=origin))
 
         self._spawn(accept())
+
+
+def _add_stats(total: LegStats, leg: LegStats) -> None:
+    total.packets_sent += leg.packets_sent
+    total.packets_late += leg.packets_late
+    total.max_lateness = max(total.max_lateness, leg.max_lateness)
+    total.packets_received += leg.packets_received
+    total.digits_received += leg.digits_received

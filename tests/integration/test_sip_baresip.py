@@ -7,8 +7,11 @@ its own WAV, which the leg's audio sink must hear.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 import shutil
 import signal
+import socket
 import wave
 from pathlib import Path
 
@@ -16,7 +19,6 @@ import pytest
 
 from openline.codecs.media import tone, write_wav
 from openline.core.call_legs import Answered, DialRequest, Ended, EndReason
-from tests.integration.test_sip_sipp_peer import _free_port
 from tests.support.sip_voice import TONE, LegWatch, rms, sip_service
 
 pytestmark = [
@@ -25,6 +27,22 @@ pytestmark = [
 ]
 
 ALICE = {"username": "alice", "password": "secret", "number": "+14155550300"}
+
+
+def baresip_port() -> int:
+    """A SIP port for baresip outside the ephemeral range, with the next port free too: baresip
+    also opens its TLS transport on port + 1, and a random ephemeral port's neighbour may be taken."""
+    while True:
+        port = random.randrange(15000, 19998)
+        try:
+            with contextlib.ExitStack() as stack:
+                for candidate in (port, port + 1):
+                    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                        sock = stack.enter_context(socket.socket(socket.AF_INET, kind))
+                        sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
 
 
 def baresip_config(folder: Path, *, registrar_port: int, sip_port: int, rtp_low: int, source: Path,
@@ -64,7 +82,7 @@ async def test_baresip_registers_as_alice_and_answers_a_dialed_call(tmp_path: Pa
     source.write_bytes(write_wav(tone((660.0,), 15000, amplitude=0.5)))  # long: baresip hangs up at its end
     records = tmp_path / "records"
     async with sip_service(tmp_path, users=[ALICE]) as openline:
-        baresip_config(tmp_path / "baresip", registrar_port=openline.endpoint.port, sip_port=_free_port(),
+        baresip_config(tmp_path / "baresip", registrar_port=openline.endpoint.port, sip_port=baresip_port(),
                        rtp_low=10000, source=source, records=records)
         log = (tmp_path / "baresip.log").open("wb")
         proc = await asyncio.create_subprocess_exec("baresip", "-4", "-f", str(tmp_path / "baresip"),

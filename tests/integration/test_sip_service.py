@@ -8,6 +8,7 @@ proxy is B; B accepts calls from A's address for the trunk's numbers. Real socke
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -237,6 +238,15 @@ async def test_in_dialog_reinvite_hold_options_info_and_remote_bye(tmp_path: Pat
             endpoint.send_stateless(dialog.create_ack(hold.cseq.number, via=endpoint.via()), dest)
             leg = handler.calls[0].leg
             assert leg.rtp.send_silence is False  # type: ignore[attr-defined]  # on hold: we stop sending
+            sent = leg.stats.packets_sent  # type: ignore[attr-defined]
+            leg.play(b"\x10\x20" * 800, 41)  # 0.1 s, held: it runs out unsent, TwiML does not stall
+            leg.play(b"", 42)  # empty audio is finished too
+            for _ in range(100):
+                if {41, 42} <= {e.token for e in far.events if isinstance(e, PlaybackFinished)}:
+                    break
+                await asyncio.sleep(0.02)
+            assert [e.token for e in far.events if isinstance(e, PlaybackFinished) and e.token > 40] == [41, 42]
+            assert leg.stats.packets_sent == sent  # type: ignore[attr-defined]
             unhold = dialog.create_request("INVITE", via=endpoint.via(), body=offer("sendrecv"))
             responses, failure = await Uac(endpoint).request(unhold, dest)
             assert failure is None and responses[-1].status == 200 and b"a=sendrecv" in responses[-1].body
@@ -383,3 +393,48 @@ async def test_dialer_answers_a_407_with_the_trunk_credentials(tmp_path: Path) -
             assert (call.from_, call.to, call.source) == ("+14155550300", "+14155550111", "user:alice")
             watch.leg.hangup()
             await watch.wait_for(_Ended)
+
+
+@pytest.mark.parametrize("failure", ["503", "silent"])
+async def test_a_call_fails_over_to_the_routes_next_trunk(tmp_path: Path, failure: str) -> None:
+    """The first trunk answers 503 (a carrier with nobody to take the call) or says nothing at all
+    (a dead proxy: a bound UDP socket that never answers); the INVITE moves to the second trunk."""
+    handler = ToneHandler()
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        async with sip_service(tmp_path, name="dead", handler=None, trunks=[trunk(1)]) as dead, \
+                sip_service(tmp_path, name="live", handler=handler, trunks=[trunk(1)]) as live:
+            first_port = dead.endpoint.port if failure == "503" else silent.getsockname()[1]
+            trunks = [{**trunk(first_port), "name": "first", "numbers": []},
+                      {**trunk(live.endpoint.port), "name": "second", "numbers": []}]
+            routes = [RouteSettings(match="+1415", carriers=["first", "second"])]
+            async with sip_service(tmp_path, name="a", routes=routes, trunks=trunks) as a:
+                started = asyncio.get_running_loop().time()
+                watch = LegWatch(a.dialer.dial(dial(TRUNK_NUMBER)))
+                await watch.wait_for(Answered, timeout=15)
+                waited = asyncio.get_running_loop().time() - started
+                assert watch.leg.trunks_tried == ["first", "second"]  # type: ignore[attr-defined]
+                far = await handler.first()
+                assert handler.calls[0].to == TRUNK_NUMBER
+                if failure == "503":
+                    assert dead.counters["no_handler"] == 1 and waited < 2
+                else:
+                    assert waited >= 3.5  # FAILOVER_SECONDS without even a 100 Trying
+                watch.leg.hangup()
+                assert (await far.wait_for(_Ended)).reason is EndReason.HANGUP_REMOTE
+    finally:
+        silent.close()
+
+
+async def test_a_busy_callee_does_not_fail_over(tmp_path: Path) -> None:
+    busy, spare = ToneHandler(mode="busy"), ToneHandler()
+    async with sip_service(tmp_path, name="b1", handler=busy, trunks=[trunk(1)]) as b1, \
+            sip_service(tmp_path, name="b2", handler=spare, trunks=[trunk(1)]) as b2:
+        trunks = [{**trunk(b1.endpoint.port), "name": "first", "numbers": []},
+                  {**trunk(b2.endpoint.port), "name": "second", "numbers": []}]
+        routes = [RouteSettings(match="+1415", carriers=["first", "second"])]
+        async with sip_service(tmp_path, name="a", routes=routes, trunks=trunks) as a:
+            watch = LegWatch(a.dialer.dial(dial(TRUNK_NUMBER)))
+            assert (await watch.wait_for(_Ended)).reason is EndReason.BUSY  # the callee said no: final
+            assert watch.leg.trunks_tried == ["first"] and not spare.calls  # type: ignore[attr-defined]

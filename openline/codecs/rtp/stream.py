@@ -61,6 +61,17 @@ class RtpSender:
     def sending_dtmf(self) -> bool:
         return bool(self._queue)
 
+    def skip(self, frames: int) -> None:
+        """Frames that were never sent (the sender stalled): the media clock moves on regardless.
+
+        RFC 3550 §5.1: the timestamp reflects the sampling instant, so after a gap it jumps with the
+        time that passed while the sequence number does not; the marker starts the new talkspurt.
+        A receiver's jitter buffer then sees a gap, not audio arriving late forever after.
+        """
+        if frames > 0:
+            self.ts = (self.ts + frames * self.frame_samples) & 0xFFFFFFFF
+            self._talkspurt = True
+
     def next_packet(self, audio: bytes | None) -> RtpPacket | None:
         """The packet for this tick (None: nothing to send, e.g. silence suppressed)."""
         packet: RtpPacket | None = None

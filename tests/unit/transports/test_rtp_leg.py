@@ -136,19 +136,50 @@ async def test_clock_skips_deadlines_after_a_stall_instead_of_bursting() -> None
     class Staller:
         def __init__(self) -> None:
             self.calls: list[float] = []
+            self.skipped: list[int] = []
 
         def tick(self, deadline: float, now: float) -> None:
             self.calls.append(deadline)
             if len(self.calls) == 3:
                 time.sleep(0.3)  # the whole process stalls for 15 frames
 
+        def skip(self, frames: int) -> None:
+            self.skipped.append(frames)
+
     clock = MediaClock()
     staller = Staller()
-    clock.add(staller)  # type: ignore[arg-type]
+    clock.add(staller)
     clock.start()
     await asyncio.sleep(0.6)
     await clock.stop()
-    assert clock.skipped_ticks >= 10
+    assert clock.skipped_ticks >= 10 and sum(staller.skipped) == clock.skipped_ticks  # legs were told
     gaps = [round((b - a) / 0.02) for a, b in zip(staller.calls, staller.calls[1:], strict=False)]
     assert max(gaps) >= 10 and all(g >= 1 for g in gaps)  # deadlines stay on the 20 ms grid
     assert all(abs((d - staller.calls[0]) / 0.02 - round((d - staller.calls[0]) / 0.02)) < 1e-6 for d in staller.calls)
+
+
+async def test_an_idle_clock_sleeps_until_a_leg_is_added() -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.ticks = 0
+
+        def tick(self, deadline: float, now: float) -> None:
+            self.ticks += 1
+
+        def skip(self, frames: int) -> None:
+            pass
+
+    clock = MediaClock()
+    clock.start()
+    await asyncio.sleep(0.1)
+    assert clock.ticks == 0  # no legs: no wake-ups every 5 ms in a process without calls
+    leg = Counter()
+    clock.add(leg)
+    await asyncio.sleep(0.2)
+    assert leg.ticks >= 5
+    clock.remove(leg)
+    await asyncio.sleep(0.05)
+    idle = clock.ticks
+    await asyncio.sleep(0.1)
+    assert clock.ticks == idle  # idle again
+    await clock.stop()

@@ -193,3 +193,15 @@ def test_sipp_capture_vector() -> None:
     assert _detect(packets) == [DtmfStarted("1", 0x0E05384E, 13280), DtmfEnded("1", 0x0E05384E, 13280, 2240, True)]
     # fed byte-identical twice (a retransmitting network), still one digit
     assert len(_detect(packets + packets)) == 2
+
+
+def test_sender_skip_moves_the_timestamp_not_the_sequence() -> None:
+    s = RtpSender(ssrc=7, payload_type=0, initial_seq=10, initial_ts=0xFFFFFF60)
+    audio = b"\xff" * 160
+    assert s.next_packet(audio) is not None and s.next_packet(audio) is not None
+    s.skip(3)  # a stall: three frames never went out
+    after = s.next_packet(audio)
+    assert after is not None and after.sequence == 12 and after.marker
+    assert after.timestamp == (0xFFFFFF60 + 5 * 160) & 0xFFFFFFFF
+    s.skip(0)
+    assert s.next_packet(audio).timestamp == (0xFFFFFF60 + 6 * 160) & 0xFFFFFFFF  # type: ignore[union-attr]
