@@ -283,9 +283,16 @@ class VoiceService:
                 live.redirect(p["url"], p["method"], p["twiml"])
         else:
             call = await self.fresh(p["sid"])
-            if call is not None and not is_final(call.status) \
-                    and self._clock.now() < datetime.fromisoformat(p["until"]):
-                raise RetryLater(CONTROL_RETRY_SECONDS, "the call is held by another worker")
+            now = self._clock.now()
+            if call is not None and not is_final(call.status) and now < datetime.fromisoformat(p["until"]):
+                # Not ours: put it back as a new job rather than RetryLater. The enqueue announces
+                # it (NOTIFY) to every worker, so the holder races for it on equal terms; a quiet
+                # reschedule would be seen first by this worker every time, the holder only at its
+                # next idle poll.
+                async with self._db.transaction() as conn:
+                    await jobs.complete(conn, job.id)
+                    await jobs.enqueue(conn, VOICE_CONTROL, p, now + timedelta(seconds=CONTROL_RETRY_SECONDS), now)
+                return
         async with self._db.transaction() as conn:
             await jobs.complete(conn, job.id)
 
