@@ -142,6 +142,7 @@ class SipService:
                 "packets_sent": total.packets_sent, "packets_late": total.packets_late,
                 "late_ratio": round(total.late_ratio, 6), "max_lateness_ms": round(total.max_lateness * 1000, 2),
                 "packets_received": total.packets_received, "digits_received": total.digits_received,
+                "rtcp_sent": total.rtcp_sent, "rtcp_received": total.rtcp_received,
                 "clock_ticks": self.media_clock.ticks, "clock_skipped_ticks": self.media_clock.skipped_ticks,
                 "prompt_cache_hits": self._host.prompts.hits, "prompt_cache_misses": self._host.prompts.misses}
 
@@ -292,3 +293,5 @@ def _add_stats(total: LegStats, leg: LegStats) -> None:
     total.max_lateness = max(total.max_lateness, leg.max_lateness)
     total.packets_received += leg.packets_received
     total.digits_received += leg.digits_received
+    total.rtcp_sent += leg.rtcp_sent
+    total.rtcp_received += leg.rtcp_received

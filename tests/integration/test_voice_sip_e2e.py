@@ -233,6 +233,7 @@ def test_calls_create_to_a_trunk_reaches_sipp_uas(stack: Stack) -> None:
     media = httpx.get(f"{stack.server.url}/health").json()["sip"]["media"]
     assert media["calls"] == 0 and media["peak_calls"] >= 1
     assert media["packets_sent"] >= 50 and 0 <= media["packets_late"] <= media["packets_sent"]
+    assert media["rtcp_sent"] >= 1  # at least the BYE report when the leg ended
     scrape = httpx.get(f"{stack.server.url}/metrics").text
     assert f"openline_rtp_packets_sent {float(media['packets_sent'])}" in scrape
     assert "openline_rtp_packets_late " in scrape
