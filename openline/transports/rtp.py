@@ -176,7 +176,8 @@ class MediaClock:
 
 
 class PortRange:
-    """Even ports (RTP convention, RFC 3550 §11) from ``start``..``end``, handed out in turn."""
+    """Even ports (RTP convention, RFC 3550 §11) from ``start``..``end``, handed out in turn; the
+    odd port above each is its RTCP port, so it must be inside the range too."""
 
     def __init__(self, start: int, end: int) -> None:
         if not 0 < start < end <= 65535:
@@ -186,11 +187,11 @@ class PortRange:
         self._next = self.start
 
     def candidates(self) -> list[int]:
-        ports = list(range(self._next, self.end + 1, 2)) + list(range(self.start, self._next, 2))
+        ports = list(range(self._next, self.end, 2)) + list(range(self.start, self._next, 2))
         return ports
 
     def advance(self, used: int) -> None:
-        self._next = used + 2 if used + 2 <= self.end else self.start
+        self._next = used + 2 if used + 2 < self.end else self.start
 
 
 class RtpLeg(asyncio.DatagramProtocol):

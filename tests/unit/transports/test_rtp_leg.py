@@ -136,6 +136,7 @@ def test_port_range() -> None:
     assert ports.candidates() == [20002, 20004, 20006]
     ports.advance(20006)
     assert ports.candidates()[0] == 20002
+    assert PortRange(20000, 20006).candidates() == [20000, 20002, 20004]  # 20006's RTCP would be outside
     with pytest.raises(ValueError):
         PortRange(10, 5)
 
