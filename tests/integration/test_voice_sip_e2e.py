@@ -10,7 +10,8 @@ The call engine (TwiML, Calls API, callbacks, recordings) and the SIP user agent
   call from a SIPp caller that streams a tone; baresip answers with another tone. The call's
   recording (downloaded through the Recordings API) holds both tones, and baresip's own
   recording of what it heard holds the caller's.
-* SIPp as the SIP user alice (digest-authenticated INVITE) calls an outside number: the VoiceUrl
+* SIPp as the SIP user alice (digest-authenticated INVITE) calls an outside number: declined while
+  no account owns her number; then the VoiceUrl
   of alice's own number <Dial>s it through a trunk to a SIPp UAS, which answers.
 """
 
@@ -328,6 +329,17 @@ def test_a_sip_user_calls_an_outside_number_through_its_numbers_twiml(stack: Sta
     the VoiceUrl of alice's own number (bought from the inventory) answers with a <Dial> to it,
     which a route sends to the trunk whose proxy is a SIPp UAS; the UAS answers."""
     app = stack.app
+
+    def alice_calls(scenario: str, name: str) -> subprocess.Popen[bytes]:
+        return stack.sipp(f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / scenario), "-s", FAR_NUMBER,
+                          "-au", "alice", "-ap", "secret", "-i", "127.0.0.1", "-p", str(_free_port()),
+                          "-mi", "127.0.0.1", "-mp", str(_free_port(even=True)), name=name)
+
+    # while no account owns alice's number her outside calls have no TwiML to run: declined
+    assert not stack.client.incoming_phone_numbers.list(phone_number=ALICE_NUMBER)
+    assert finish(alice_calls("uac_user_auth_refused.xml", "sipp-alice-refused")) == 0, \
+        stack.log("sipp-alice-refused")
+
     offered = stack.client.available_phone_numbers("US").local.list(contains="4155550300")
     assert ALICE_NUMBER in [n.phone_number for n in offered]  # a SIP user's number is inventory
     out = VoiceResponse()
@@ -348,17 +360,13 @@ def test_a_sip_user_calls_an_outside_number_through_its_numbers_twiml(stack: Sta
                      "-mi", "127.0.0.1", "-mp", str(_free_port(even=True)), name="sipp-far")
     try:
         time.sleep(0.3)  # SIPp binds its port
-        alice = stack.sipp(f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / "uac_user_auth_call.xml"),
-                           "-s", FAR_NUMBER, "-au", "alice", "-ap", "secret", "-i", "127.0.0.1",
-                           "-p", str(_free_port()), "-mi", "127.0.0.1", "-mp", str(_free_port(even=True)),
-                           name="sipp-alice")
+        alice = alice_calls("uac_user_auth_call.xml", "sipp-alice")
         assert finish(alice, 40) == 0, stack.log("sipp-alice")  # answered, then Openline's BYE
         assert finish(uas) == 0, stack.log("sipp-far")  # the callee answered and got the BYE
     finally:
-        for proc in (uas,):
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        if uas.poll() is None:
+            uas.kill()
+            uas.wait()
     hit = app.wait("/user/out")[0]
     assert hit.signature_valid
     assert hit.get("From") == ALICE_NUMBER and hit.get("To") == FAR_NUMBER
