@@ -11,8 +11,8 @@ The call engine (TwiML, Calls API, callbacks, recordings) and the SIP user agent
   recording (downloaded through the Recordings API) holds both tones, and baresip's own
   recording of what it heard holds the caller's.
 * SIPp as the SIP user alice (digest-authenticated INVITE) calls an outside number: declined while
-  no account owns her number; then the VoiceUrl
-  of alice's own number <Dial>s it through a trunk to a SIPp UAS, which answers.
+  no account owns her number; once bought, its VoiceUrl <Dial>s the number through a trunk to a
+  SIPp UAS, which answers.
 """
 
 from __future__ import annotations
