@@ -266,10 +266,10 @@ class RtpLeg(asyncio.DatagramProtocol):
             try:
                 rtcp, _ = await loop.create_datagram_endpoint(lambda: _RtcpSocket(self),
                                                               local_addr=(host, local_port + 1))
-            except OSError as exc:
+            except (OSError, OverflowError) as exc:  # taken, or port 65535 has no neighbour
                 if ports is not None:  # the pair must be free: try the next even port
                     transport.close()
-                    last_error = exc
+                    last_error = OSError(str(exc))
                     continue
                 rtcp = None  # an ephemeral RTP port whose neighbour is taken: RTP without RTCP
             self._transport = transport
