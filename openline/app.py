@@ -50,7 +50,7 @@ from openline.api.v2010 import calls as calls_api
 from openline.api.v2010 import messages as messages_api
 from openline.api.v2010 import phone_numbers as phone_numbers_api
 from openline.api.v2010 import recordings as recordings_api
-from openline.config import SANDBOX_CARRIER, Settings
+from openline.config import SANDBOX_CARRIER, SIP_USER_ORIGIN, Settings
 from openline.console import ConsoleServices, console_app
 from openline.core.channels import Channel
 from openline.core.clock import Clock, OffsetClock, SystemClock
@@ -343,6 +343,9 @@ class Openline:
 def inventory(settings: Settings) -> dict[str, str]:
     """Numbers on offer from real networks, each with the SMPP carrier or SIP trunk it came from."""
     numbers = {n: t.name for t in (settings.sip.trunks if settings.sip else []) for n in t.numbers}
+    # A SIP user's number is an Openline number too: calls to it ring the registered device, and
+    # the account that buys it answers (and places) the device's calls with its TwiML.
+    numbers.update({u.number: SIP_USER_ORIGIN for u in (settings.sip.users if settings.sip else [])})
     numbers.update({n: c.name for c in settings.carriers for n in c.numbers})  # one number, SMS and voice
     return numbers
 

@@ -347,6 +347,7 @@ class VerifySettings(BaseModel):
 
 CARRIER_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 SANDBOX_CARRIER = "sandbox"
+SIP_USER_ORIGIN = "sip-user"  # the "carrier" of a [[sip.users]] number in the inventory (its origin)
 
 
 class SmppCarrierSettings(BaseModel):

@@ -175,6 +175,9 @@ class IncomingCall:
     to: str  # E.164 number (or the SIP URI's user part when it is not a number)
     from_: str  # E.164 number, or the caller's SIP URI when it carries no number
     source: str  # where it came from, for logs: trunk name, ``user:<name>`` or ``sandbox``
+    # A digest-authenticated SIP user placed it (``from_`` is the user's number): a call to a
+    # number that is not ours is then handled by the TwiML of the user's own number.
+    registered_user: bool = False
 
 
 class IncomingCallHandler(Protocol):

@@ -437,6 +437,13 @@ class VoiceService:
         async with self._db.transaction() as conn:
             parsed = parse_e164(incoming.to)
             number = await self._numbers.by_number(conn, parsed.e164 if parsed else incoming.to)
+            to_addr = number.phone_number if number is not None else incoming.to
+            if number is None and incoming.registered_user:
+                # A registered SIP user dialled a number that is not ours: like Twilio's SIP
+                # registration, the TwiML of the user's own number handles the call (it usually
+                # <Dial>s the destination with the user's number as caller ID).
+                number = await self._numbers.by_number(conn, incoming.from_)
+                to_addr = parsed.e164 if parsed else incoming.to
             if number is None or (account_sids is not None and number.account_sid not in account_sids):
                 incoming.leg.reject(RejectReason.REJECTED)
                 raise TwilioError(21211, f"{incoming.to} is not a phone number of this account")
@@ -449,7 +456,7 @@ class VoiceService:
                     fallback_url, fallback_method = app.voice_fallback_url, app.voice_fallback_method
             call = Call(
                 sid=new_sid(SidPrefix.CALL), account_sid=number.account_sid, parent_call_sid=None,
-                direction=CallDirection.INBOUND, from_addr=incoming.from_, to_addr=number.phone_number,
+                direction=CallDirection.INBOUND, from_addr=incoming.from_, to_addr=to_addr,
                 status=CallStatus.RINGING, start_time=None, end_time=None, duration=None, answered_by=None,
                 caller_name=None, phone_number_sid=number.sid, url=url, method=method, twiml=None,
                 fallback_url=fallback_url, fallback_method=fallback_method, status_callback=number.status_callback,

@@ -16,6 +16,15 @@ next offer/answer (``negotiate``), so a stranger cannot take the stream over.
 Outgoing audio is G.711 payload bytes from ``play`` (framed by 160 bytes) or from a
 ``source`` callable; when there is nothing to play the leg sends codec silence, keeping the
 stream continuous as peers expect. Decoded incoming frames go to ``on_audio`` every tick.
+
+RTCP (RFC 3550 §6): each leg also binds the odd port above its RTP port (the port range hands
+out even ports only, so that one stays free) and sends compound reports from it to the peer's
+RTP port + 1 (or the SDP's ``a=rtcp``): SR while it sends media, else RR, with a report block
+about the received source once there is one, and SDES CNAME; at the two-party interval (Tmin
+5 s, the first at 2.5 s, randomised x0.5-1.5). The due time is checked on the leg's clock tick:
+no timer or task per leg. Closing a leg that took part in the session sends a final report with
+BYE. RTCP that arrives (on either port, for rtcp-mux peers) is parsed and counted; a peer's SR
+is remembered for the LSR/DLSR fields of our next report block.
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ import asyncio
 import contextlib
 import logging
 import random
+import secrets
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,10 +50,17 @@ from openline.codecs.rtp import (
     RtpPacket,
     RtpParseError,
     RtpSender,
+    SenderInfo,
+    SenderReport,
     SourceState,
+    build_report,
     looks_like_rtcp,
+    lsr_of,
     parse_compound,
+    report_block,
+    report_interval,
 )
+from openline.codecs.rtp.rtcp import RTCP_MIN_INTERVAL, ntp_from_unix
 from openline.core.call_legs import FrameTicking
 
 __all__ = ["FRAME_INTERVAL", "LATE_THRESHOLD", "LegStats", "MediaClock", "PortRange", "RtpLeg"]
@@ -64,6 +82,7 @@ class LegStats:
     malformed: int = 0
     ignored: int = 0  # unknown payload types (SIPp's PT 97 "noop" packets), foreign sources
     rtcp_received: int = 0
+    rtcp_sent: int = 0
     digits_received: int = 0
 
     @property
@@ -157,7 +176,8 @@ class MediaClock:
 
 
 class PortRange:
-    """Even ports (RTP convention, RFC 3550 §11) from ``start``..``end``, handed out in turn."""
+    """Even ports (RTP convention, RFC 3550 §11) from ``start``..``end``, handed out in turn; the
+    odd port above each is its RTCP port, so it must be inside the range too."""
 
     def __init__(self, start: int, end: int) -> None:
         if not 0 < start < end <= 65535:
@@ -167,11 +187,11 @@ class PortRange:
         self._next = self.start
 
     def candidates(self) -> list[int]:
-        ports = list(range(self._next, self.end + 1, 2)) + list(range(self.start, self._next, 2))
+        ports = list(range(self._next, self.end, 2)) + list(range(self.start, self._next, 2))
         return ports
 
     def advance(self, used: int) -> None:
-        self._next = used + 2 if used + 2 <= self.end else self.start
+        self._next = used + 2 if used + 2 < self.end else self.start
 
 
 class RtpLeg(asyncio.DatagramProtocol):
@@ -187,8 +207,10 @@ class RtpLeg(asyncio.DatagramProtocol):
         latching: bool = True,
         send_silence: bool = True,
         rng: random.Random | None = None,
+        rtcp_interval: float = RTCP_MIN_INTERVAL,
     ) -> None:
         rng = rng or random.SystemRandom()
+        self._rng = rng
         self.codec = codec.upper()
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
@@ -218,6 +240,15 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.local_port = 0
         self.digits: list[str] = []
         self._now: Callable[[], float] = lambda: 0.0
+        # RTCP state: the socket at local_port + 1, where reports go, when the next is due
+        self._rtcp_transport: asyncio.DatagramTransport | None = None
+        self.rtcp_remote: tuple[str, int] | None = None  # from the SDP's a=rtcp; else RTP port + 1
+        self.rtcp_interval = rtcp_interval
+        self.cname = secrets.token_hex(12)  # RFC 7022: a random CNAME per leg, nothing to track
+        self._rtcp_due: float | None = None
+        self._sent_at_last_report = 0
+        self._remote_ssrc: int | None = None
+        self._last_sr: tuple[int, float] | None = None  # (LSR of the peer's last SR, arrival time)
 
     # --- socket -------------------------------------------------------------------------------
 
@@ -231,8 +262,19 @@ class RtpLeg(asyncio.DatagramProtocol):
             except OSError as exc:
                 last_error = exc
                 continue
+            local_port = int(transport.get_extra_info("sockname")[1])
+            try:
+                rtcp, _ = await loop.create_datagram_endpoint(lambda: _RtcpSocket(self),
+                                                              local_addr=(host, local_port + 1))
+            except (OSError, OverflowError) as exc:  # taken, or port 65535 has no neighbour
+                if ports is not None:  # the pair must be free: try the next even port
+                    transport.close()
+                    last_error = OSError(str(exc))
+                    continue
+                rtcp = None  # an ephemeral RTP port whose neighbour is taken: RTP without RTCP
             self._transport = transport
-            self.local_port = int(transport.get_extra_info("sockname")[1])
+            self._rtcp_transport = rtcp
+            self.local_port = local_port
             if ports is not None:
                 ports.advance(self.local_port)
             return self.local_port
@@ -240,15 +282,22 @@ class RtpLeg(asyncio.DatagramProtocol):
 
     def close(self) -> None:
         if self._transport is not None:
+            # §6.3.7: a leg that sent RTP or RTCP says goodbye (the report and BYE leave at once)
+            if self.stats.packets_sent or self.stats.rtcp_sent:
+                self._send_rtcp(bye=True)
             self._transport.close()
             self._transport = None
+        if self._rtcp_transport is not None:
+            self._rtcp_transport.close()
+            self._rtcp_transport = None
 
     @property
     def closed(self) -> bool:
         return self._transport is None
 
     def negotiate(
-        self, *, codec: str, payload_type: int, dtmf_payload_type: int | None, remote: tuple[str, int]
+        self, *, codec: str, payload_type: int, dtmf_payload_type: int | None, remote: tuple[str, int],
+        rtcp_remote: tuple[str, int] | None = None,
     ) -> None:
         """Adopt the outcome of offer/answer. The socket is opened first (its port goes into the
         SDP), so the codec is often known only afterwards, or changes on a re-INVITE."""
@@ -263,6 +312,7 @@ class RtpLeg(asyncio.DatagramProtocol):
         self._silence = bytes([silence]) * 160
         self._framer = Framer(160, pad=silence)
         self.remote = remote
+        self.rtcp_remote = rtcp_remote
         self.latched = False  # learn the real source again for the new session
 
     # --- outgoing -----------------------------------------------------------------------------
@@ -298,7 +348,12 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.sender.skip(frames)
 
     def tick(self, deadline: float, now: float) -> None:
-        """One 20 ms step: play out what arrived, send what is due."""
+        """One 20 ms step: play out what arrived, send what is due (RTCP too, when its time comes)."""
+        if self._rtcp_due is None:
+            self._rtcp_due = deadline + report_interval(self._rng.random(), initial=True, minimum=self.rtcp_interval)
+        elif deadline >= self._rtcp_due:
+            self._send_rtcp()
+            self._rtcp_due = deadline + report_interval(self._rng.random(), minimum=self.rtcp_interval)
         frame_in = self.jitter.pop()
         if frame_in is not None and self.on_audio is not None:
             self.on_audio(frame_in)
@@ -314,16 +369,53 @@ class RtpLeg(asyncio.DatagramProtocol):
         if lateness > LATE_THRESHOLD:
             self.stats.packets_late += 1
 
+    # --- RTCP ---------------------------------------------------------------------------------
+
+    def _rtcp_target(self) -> tuple[str, int] | None:
+        if self.rtcp_remote is not None:
+            return self.rtcp_remote
+        if self.remote is None:
+            return None
+        return self.remote[0], self.remote[1] + 1  # §11: the next (odd) port; latched source's too
+
+    def _send_rtcp(self, *, bye: bool = False) -> None:
+        target = self._rtcp_target()
+        transport = self._rtcp_transport
+        if target is None or transport is None:
+            return
+        sender = self.sender
+        # SR only while we send (§6.4: since the previous report); on hold, RR
+        sending = sender.packets_sent != self._sent_at_last_report
+        self._sent_at_last_report = sender.packets_sent
+        info = SenderInfo(ntp_from_unix(time.time()), sender.ts, sender.packets_sent,
+                          sender.octets_sent) if sending else None
+        block = None
+        if self._remote_ssrc is not None and self.source_state.received:
+            lsr, dlsr = 0, 0.0
+            if self._last_sr is not None:
+                lsr, dlsr = self._last_sr[0], self._now() - self._last_sr[1]
+            block = report_block(self._remote_ssrc, self.source_state, lsr=lsr, dlsr=dlsr)
+        data = build_report(sender.ssrc, self.cname, sender=info, block=block, bye=bye)
+        transport.sendto(data, target)
+        self.stats.rtcp_sent += 1
+
+    def rtcp_received(self, data: bytes) -> None:
+        try:
+            packets = parse_compound(data)
+        except RtpParseError:
+            self.stats.malformed += 1
+            return
+        self.stats.rtcp_received += 1
+        for packet in packets:
+            if isinstance(packet, SenderReport) and packet.ssrc == self._remote_ssrc:
+                self._last_sr = (lsr_of(packet.ntp_timestamp), self._now())
+
     # --- incoming -----------------------------------------------------------------------------
 
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         source = (str(addr[0]), int(str(addr[1])))
-        if looks_like_rtcp(data):
-            try:
-                parse_compound(data)
-                self.stats.rtcp_received += 1
-            except RtpParseError:
-                self.stats.malformed += 1
+        if looks_like_rtcp(data):  # rtcp-mux peers (RFC 5761) send it to the RTP port
+            self.rtcp_received(data)
             return
         try:
             packet = RtpPacket.parse(data)
@@ -344,9 +436,12 @@ class RtpLeg(asyncio.DatagramProtocol):
             self.remote = source
         self.latched = self.latching  # latching off: media is taken from any source, sent to the SDP
         self.stats.packets_received += 1
+        self._remote_ssrc = packet.ssrc
         self.source_state.update_seq(packet.sequence)
         if pt == self.payload_type:
-            self.jitter.push(packet, self._now())
+            arrival = self._now()
+            self.source_state.update_jitter(int(arrival * 8000), packet.timestamp)  # A.8, 8 kHz G.711
+            self.jitter.push(packet, arrival)
             if self.detector is not None:
                 self._digits(self.detector.expire(packet.ssrc, packet.timestamp))
         elif self.detector is not None:
@@ -366,3 +461,16 @@ class RtpLeg(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         log.debug("rtp leg %s socket error: %s", self.local_port, exc)
+
+
+class _RtcpSocket(asyncio.DatagramProtocol):
+    """The leg's RTCP port (RTP port + 1): what arrives there goes to the leg's RTCP parsing."""
+
+    def __init__(self, leg: RtpLeg) -> None:
+        self.leg = leg
+
+    def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
+        self.leg.rtcp_received(data)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("rtcp port of leg %s: %s", self.leg.local_port, exc)

@@ -332,7 +332,7 @@ class SipCallLeg:
         self.media = media
         self.rtp.negotiate(codec=media.codec, payload_type=media.payload_type,
                            dtmf_payload_type=media.dtmf_payload_type,
-                           remote=(media.remote_address, media.remote_port))
+                           remote=(media.remote_address, media.remote_port), rtcp_remote=media.remote_rtcp)
         self._on_hold = media.on_hold or media.direction in ("recvonly", "inactive")
         self.rtp.send_silence = not self._on_hold
 

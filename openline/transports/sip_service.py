@@ -7,8 +7,9 @@ requests between them (it is the endpoint's transaction user):
 * INVITE outside a dialog: an incoming call. From an address a trunk's ``inbound_from`` allows,
   it is a call to the number in the Request-URI (404 unless a trunk or SIP user owns it). From a
   SIP user (the From user names one, or credentials are present) it must pass digest
-  authentication with that user's password (401 challenge) and is then a call from the user's
-  number. Anything else is refused with 403. Accepted calls go to the
+  authentication with that user's password (407 challenge) and is then a call from the user's
+  number: to an Openline number, or to anywhere else (the voice service then runs the TwiML of
+  the user's own number). Anything else is refused with 403. Accepted calls go to the
   :class:`~openline.core.call_legs.IncomingCallHandler` (503 while none is attached).
 * Requests inside a dialog go to their leg (found by Call-ID and tags); REGISTER to the
   registrar; OPTIONS outside a dialog is answered 200 (keep-alive pings from trunks).
@@ -141,6 +142,7 @@ class SipService:
                 "packets_sent": total.packets_sent, "packets_late": total.packets_late,
                 "late_ratio": round(total.late_ratio, 6), "max_lateness_ms": round(total.max_lateness * 1000, 2),
                 "packets_received": total.packets_received, "digits_received": total.digits_received,
+                "rtcp_sent": total.rtcp_sent, "rtcp_received": total.rtcp_received,
                 "clock_ticks": self.media_clock.ticks, "clock_skipped_ticks": self.media_clock.skipped_ticks,
                 "prompt_cache_hits": self._host.prompts.hits, "prompt_cache_misses": self._host.prompts.misses}
 
@@ -254,10 +256,11 @@ class SipService:
         if to is None:
             self._refuse(request, txn, 404, "unknown_number", source)
             return
-        self._offer(request, txn, source, to=to, from_=self._users[who].number, origin=f"user:{who}")
+        self._offer(request, txn, source, to=to, from_=self._users[who].number, origin=f"user:{who}",
+                    registered_user=True)
 
     def _offer(self, request: Request, txn: ServerInviteTransaction, source: Address, *, to: str, from_: str,
-               origin: str) -> None:
+               origin: str, registered_user: bool = False) -> None:
         handler = self._incoming
         if handler is None:
             self._refuse(request, txn, 503, "no_handler", source)
@@ -278,7 +281,8 @@ class SipService:
                 self.counters["bad_offer"] += 1
                 return
             self.counters["incoming"] += 1
-            handler.incoming(IncomingCall(leg=leg, to=to, from_=from_, source=origin))
+            handler.incoming(IncomingCall(leg=leg, to=to, from_=from_, source=origin,
+                                          registered_user=registered_user))
 
         self._spawn(accept())
 
@@ -289,3 +293,5 @@ def _add_stats(total: LegStats, leg: LegStats) -> None:
     total.max_lateness = max(total.max_lateness, leg.max_lateness)
     total.packets_received += leg.packets_received
     total.digits_received += leg.digits_received
+    total.rtcp_sent += leg.rtcp_sent
+    total.rtcp_received += leg.rtcp_received

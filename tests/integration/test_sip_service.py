@@ -327,6 +327,7 @@ async def test_a_sip_user_calls_out_with_proxy_authentication(tmp_path: Path) ->
             far = await handler.first()
             call_in = handler.calls[0]
             assert (call_in.from_, call_in.to, call_in.source) == ("+14155550300", "+14155550111", "user:alice")
+            assert call_in.registered_user
             far.leg.reject(RejectReason.BUSY)
             assert await ringing == [407, 180, 486]
             assert await call("mallory", "x") == [403]  # neither a user nor a trunk source

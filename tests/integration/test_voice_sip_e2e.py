@@ -10,6 +10,9 @@ The call engine (TwiML, Calls API, callbacks, recordings) and the SIP user agent
   call from a SIPp caller that streams a tone; baresip answers with another tone. The call's
   recording (downloaded through the Recordings API) holds both tones, and baresip's own
   recording of what it heard holds the caller's.
+* SIPp as the SIP user alice (digest-authenticated INVITE) calls an outside number: declined while
+  no account owns her number; once bought, its VoiceUrl <Dial>s the number through a trunk to a
+  SIPp UAS, which answers.
 """
 
 from __future__ import annotations
@@ -231,6 +234,7 @@ def test_calls_create_to_a_trunk_reaches_sipp_uas(stack: Stack) -> None:
     media = httpx.get(f"{stack.server.url}/health").json()["sip"]["media"]
     assert media["calls"] == 0 and media["peak_calls"] >= 1
     assert media["packets_sent"] >= 50 and 0 <= media["packets_late"] <= media["packets_sent"]
+    assert media["rtcp_sent"] >= 1  # at least the BYE report when the leg ended
     scrape = httpx.get(f"{stack.server.url}/metrics").text
     assert f"openline_rtp_packets_sent {float(media['packets_sent'])}" in scrape
     assert "openline_rtp_packets_late " in scrape
@@ -318,3 +322,63 @@ def test_sandbox_calls_share_the_media_clock_with_sip_legs(stack: Stack) -> None
     assert media["calls"] == 0 and media["clock_legs"] == 1  # no SIP leg, one handset on the clock
     stack.client.calls(call.sid).update(status="completed")
     wait_for(lambda: httpx.get(f"{stack.server.url}/health").json()["sip"]["media"]["clock_legs"] == 0)
+
+
+def test_a_sip_user_calls_an_outside_number_through_its_numbers_twiml(stack: Stack) -> None:
+    """SIPp as the SIP user alice (digest, 407) calls FAR_NUMBER, which is not an Openline number:
+    the VoiceUrl of alice's own number (bought from the inventory) answers with a <Dial> to it,
+    which a route sends to the trunk whose proxy is a SIPp UAS; the UAS answers."""
+    app = stack.app
+
+    def alice_calls(scenario: str, name: str) -> subprocess.Popen[bytes]:
+        return stack.sipp(f"127.0.0.1:{stack.sip_port}", "-sf", str(SCENARIOS / scenario), "-s", FAR_NUMBER,
+                          "-au", "alice", "-ap", "secret", "-i", "127.0.0.1", "-p", str(_free_port()),
+                          "-mi", "127.0.0.1", "-mp", str(_free_port(even=True)), name=name)
+
+    # while no account owns alice's number her outside calls have no TwiML to run: declined
+    assert not stack.client.incoming_phone_numbers.list(phone_number=ALICE_NUMBER)
+    assert finish(alice_calls("uac_user_auth_refused.xml", "sipp-alice-refused")) == 0, \
+        stack.log("sipp-alice-refused")
+
+    offered = stack.client.available_phone_numbers("US").local.list(contains="4155550300")
+    assert ALICE_NUMBER in [n.phone_number for n in offered]  # a SIP user's number is inventory
+    out = VoiceResponse()
+    dial = Dial(caller_id=ALICE_NUMBER, time_limit=2, action="/user/done")
+    dial.number(FAR_NUMBER)
+    out.append(dial)
+    app.on("/user/out", twiml(str(out)))
+    app.on("/user/done", twiml("<Response><Hangup/></Response>"))
+    existing = stack.client.incoming_phone_numbers.list(phone_number=ALICE_NUMBER)
+    if existing:
+        existing[0].update(voice_url=app.url("/user/out"))
+    else:
+        stack.buy(ALICE_NUMBER, voice_url=app.url("/user/out"))
+    owned = stack.client.incoming_phone_numbers.list(phone_number=ALICE_NUMBER)[0]
+    assert owned.origin == "sip-user"  # type: ignore[attr-defined]
+
+    uas = stack.sipp("-sf", str(SCENARIOS / "uas_answer.xml"), "-i", "127.0.0.1", "-p", str(stack.uas_port),
+                     "-mi", "127.0.0.1", "-mp", str(_free_port(even=True)), name="sipp-far")
+    try:
+        time.sleep(0.3)  # SIPp binds its port
+        alice = alice_calls("uac_user_auth_call.xml", "sipp-alice")
+        assert finish(alice, 40) == 0, stack.log("sipp-alice")  # answered, then Openline's BYE
+        assert finish(uas) == 0, stack.log("sipp-far")  # the callee answered and got the BYE
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+            uas.wait()
+    hit = app.wait("/user/out")[0]
+    assert hit.signature_valid
+    assert hit.get("From") == ALICE_NUMBER and hit.get("To") == FAR_NUMBER
+    assert hit.get("Direction") == "inbound" and hit.get("AccountSid") == stack.sid
+    done = app.wait("/user/done", timeout=20)[0]
+    assert done.get("DialCallStatus") == "completed", done.form
+    parent_sid, child_sid = done.get("CallSid"), done.get("DialCallSid")
+    assert parent_sid == hit.get("CallSid") and child_sid
+    parent = wait_for(lambda: (c := stack.client.calls(parent_sid).fetch()).status == "completed" and c)
+    assert parent.direction == "inbound" and parent._from == ALICE_NUMBER  # type: ignore[attr-defined]
+    assert parent.to == FAR_NUMBER and parent.phone_number_sid == owned.sid  # type: ignore[attr-defined]
+    child = stack.client.calls(child_sid).fetch()
+    assert child.parent_call_sid == parent_sid and child.direction == "outbound-dial"
+    assert child._from == ALICE_NUMBER and child.to == FAR_NUMBER and child.status == "completed"
+    assert int(child.duration) >= 1

@@ -54,7 +54,8 @@ domain = "example.net"
     assert a.proxy_address == ("127.0.0.1", 5070) and a.allows("127.0.0.1") and not a.allows("127.0.0.2")
     assert b.proxy_address == ("sip.example.net", 5060) and b.registers and b.allows("192.0.2.77")
     assert sip.users[0].password.get_secret_value() == "secret"
-    assert inventory(settings) == {"+14155550200": "carrier-a"}  # type: ignore[arg-type]
+    # a SIP user's number is inventory too (origin "sip-user")
+    assert inventory(settings) == {"+14155550200": "carrier-a", "+14155550300": "sip-user"}  # type: ignore[arg-type]
     assert sip.contact_host == "127.0.0.1"
 
 

@@ -9,7 +9,20 @@ from openline.codecs.rtp.dtmf import DtmfDetector, DtmfEnded, DtmfEvent, DtmfSen
 from openline.codecs.rtp.errors import RtpParseError
 from openline.codecs.rtp.jitter import JitterBuffer
 from openline.codecs.rtp.packet import RtpPacket, looks_like_rtcp
-from openline.codecs.rtp.rtcp import Bye, ReceiverReport, ReportBlock, SenderReport, build_compound, parse_compound
+from openline.codecs.rtp.rtcp import (
+    Bye,
+    ReceiverReport,
+    ReportBlock,
+    SenderInfo,
+    SenderReport,
+    build_compound,
+    build_report,
+    lsr_of,
+    parse_compound,
+    report_block,
+    report_interval,
+    sdes_cname,
+)
 from openline.codecs.rtp.sequence import SourceState, seq_diff, ts_diff, unwrap
 from openline.codecs.rtp.stream import RtpSender
 
@@ -26,11 +39,17 @@ __all__ = [
     "RtpPacket",
     "RtpParseError",
     "RtpSender",
+    "SenderInfo",
     "SenderReport",
     "SourceState",
     "build_compound",
+    "build_report",
     "looks_like_rtcp",
+    "lsr_of",
     "parse_compound",
+    "report_block",
+    "report_interval",
+    "sdes_cname",
     "seq_diff",
     "ts_diff",
     "unwrap",

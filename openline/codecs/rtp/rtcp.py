@@ -5,6 +5,12 @@
 
 Other packet types (SDES, APP, RTPFB...) are kept as :class:`RawRtcp` so a compound packet
 still round-trips; we build SR/RR/BYE only (plus an SDES CNAME via ``RawRtcp.sdes_cname``).
+
+What a media leg sends (§6.1, §6.4):
+
+    block = report_block(remote_ssrc, source_state, lsr=..., dlsr=...)   # A.3 loss, A.8 jitter
+    datagram = build_report(ssrc, cname, sender=SenderInfo(...) or None, block=block, bye=False)
+    delay = report_interval(rng.random(), initial=False)                # §6.2/§6.3.1, 2 members
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from openline.codecs.rtp.errors import RtpParseError
+from openline.codecs.rtp.sequence import SourceState
 
 __all__ = [
     "Bye",
@@ -21,10 +28,16 @@ __all__ = [
     "ReceiverReport",
     "ReportBlock",
     "RtcpPacket",
+    "SenderInfo",
     "SenderReport",
     "build_compound",
+    "build_report",
+    "lsr_of",
     "ntp_from_unix",
     "parse_compound",
+    "report_block",
+    "report_interval",
+    "sdes_cname",
 ]
 
 SR: Final = 200
@@ -33,6 +46,8 @@ SDES: Final = 202
 BYE: Final = 203
 MAX_RTCP_PACKET: Final = 1500
 _NTP_EPOCH_OFFSET: Final = 2208988800  # seconds from 1900-01-01 to 1970-01-01
+RTCP_MIN_INTERVAL: Final = 5.0  # seconds, Tmin of §6.2
+CNAME: Final = 1  # SDES item type (§6.5.1)
 
 
 def ntp_from_unix(seconds: float) -> int:
@@ -197,3 +212,81 @@ def parse_compound(data: bytes) -> list[RtcpPacket]:
 
 def build_compound(packets: list[RtcpPacket]) -> bytes:
     return b"".join(bytes(p) for p in packets)
+
+
+def sdes_cname(packet: RtcpPacket) -> tuple[int, str] | None:
+    """(SSRC, CNAME) of the first chunk of an SDES packet that carries a CNAME item (§6.5)."""
+    if not isinstance(packet, RawRtcp) or packet.packet_type != SDES or packet.count < 1:
+        return None
+    body = packet.body
+    if len(body) < 4:
+        return None
+    (ssrc,) = struct.unpack_from("!I", body)
+    offset = 4
+    while offset + 2 <= len(body) and body[offset] != 0:
+        kind, length = body[offset], body[offset + 1]
+        if offset + 2 + length > len(body):
+            return None
+        if kind == CNAME:
+            return ssrc, body[offset + 2 : offset + 2 + length].decode("utf-8", errors="replace")
+        offset += 2 + length
+    return None
+
+
+def lsr_of(ntp_timestamp: int) -> int:
+    """The middle 32 bits of an SR's NTP timestamp: the LSR a report block echoes (§6.4.1)."""
+    return (ntp_timestamp >> 16) & 0xFFFFFFFF
+
+
+def report_block(ssrc: int, state: SourceState, *, lsr: int = 0, dlsr: float = 0.0) -> ReportBlock:
+    """The report block about one received source (§6.4.1, A.3). Takes the interval's fraction
+    lost, so call it once per report. ``dlsr`` is in seconds since that SR arrived."""
+    return ReportBlock(
+        ssrc=ssrc & 0xFFFFFFFF,
+        fraction_lost=state.interval_fraction_lost(),
+        cumulative_lost=state.lost,
+        highest_seq=state.extended_max & 0xFFFFFFFF,
+        jitter=int(state.jitter) & 0xFFFFFFFF,
+        lsr=lsr,
+        dlsr=int(dlsr * 65536) & 0xFFFFFFFF if lsr else 0,  # §6.4.1: zero when no SR was received
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SenderInfo:
+    """The sender-info section of an SR: what was sent, stamped with wallclock and RTP time."""
+
+    ntp_timestamp: int
+    rtp_timestamp: int
+    packet_count: int
+    octet_count: int
+
+
+def build_report(ssrc: int, cname: str, *, sender: SenderInfo | None, block: ReportBlock | None = None,
+                 bye: bool = False, reason: str | None = None) -> bytes:
+    """A compound RTCP packet (§6.1): SR when we sent media since the last report (else RR),
+    with the report block about the received source if there is one, then SDES CNAME, then BYE
+    when the leg is leaving (§6.6: BYE goes last in a compound packet)."""
+    reports = (block,) if block is not None else ()
+    first: RtcpPacket = (
+        SenderReport(ssrc, sender.ntp_timestamp, sender.rtp_timestamp & 0xFFFFFFFF,
+                     sender.packet_count & 0xFFFFFFFF, sender.octet_count & 0xFFFFFFFF, reports)
+        if sender is not None else ReceiverReport(ssrc, reports)
+    )
+    packets: list[RtcpPacket] = [first, RawRtcp.sdes_cname(ssrc, cname)]
+    if bye:
+        packets.append(Bye((ssrc,), reason))
+    return build_compound(packets)
+
+
+def report_interval(random_factor: float, *, initial: bool = False, minimum: float = RTCP_MIN_INTERVAL) -> float:
+    """Seconds until the next report of a two-party session (§6.2, §6.3.1, A.7).
+
+    With two members the bandwidth-derived interval (5% of 64 kbit/s shared by 2 members of
+    ~100-byte packets: about 0.5 s) is below Tmin, so the deterministic interval is Tmin (halved
+    for the first report), randomised by a factor uniform on [0.5, 1.5) from ``random_factor``
+    in [0, 1). No e-3/2 compensation: that corrects timer reconsideration, which a fixed
+    two-member session never triggers.
+    """
+    deterministic = minimum / 2 if initial else minimum
+    return deterministic * (0.5 + random_factor)

@@ -57,6 +57,8 @@ class NegotiatedAudio:
     remote_port: int
     ptime: int
     direction: str  # local view: sendrecv | sendonly | recvonly | inactive
+    # where RTCP goes when the SDP says (RFC 3605 ``a=rtcp``); None: the RTP port + 1 (RFC 3550 §11)
+    remote_rtcp: tuple[str, int] | None = None
 
     @property
     def on_hold(self) -> bool:
@@ -130,6 +132,17 @@ def _remote(sdp: SessionDescription, media: Media) -> tuple[str, int]:
     return conn.address, media.port
 
 
+def _rtcp(media: Media, address: str) -> tuple[str, int] | None:
+    """RFC 3605 ``a=rtcp:<port> [IN IP4 <address>]``; anything unreadable is ignored (port + 1)."""
+    value = media.attr("rtcp")
+    if not value:
+        return None
+    parts = value.split()
+    if not parts[0].isdigit() or not 0 < int(parts[0]) < 65536:
+        return None
+    return (parts[3] if len(parts) >= 4 else address), int(parts[0])
+
+
 def answer_offer(
     offer: SessionDescription,
     *,
@@ -169,6 +182,7 @@ def answer_offer(
             remote_port=remote_port,
             ptime=answer_ptime,
             direction=direction,
+            remote_rtcp=_rtcp(media, remote_address),
         )
     if chosen is None:
         raise OfferAnswerError("no acceptable audio stream in the offer")
@@ -206,5 +220,6 @@ def process_answer(offer: SessionDescription, answer: SessionDescription) -> Neg
             remote_port=remote_port,
             ptime=theirs.ptime or ours.ptime or 20,
             direction=_REVERSE_DIRECTION.get(theirs.direction, "sendrecv"),
+            remote_rtcp=_rtcp(theirs, remote_address),
         )
     raise OfferAnswerError("the answer accepted no audio stream")

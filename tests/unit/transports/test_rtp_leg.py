@@ -11,7 +11,17 @@ import socket
 import pytest
 
 from openline.codecs.media import dtmf_tone, lin2ulaw, ulaw2lin
-from openline.codecs.rtp import DtmfEvent, RtpPacket
+from openline.codecs.rtp import (
+    Bye,
+    DtmfEvent,
+    ReceiverReport,
+    RtpPacket,
+    SenderInfo,
+    SenderReport,
+    build_report,
+    parse_compound,
+    sdes_cname,
+)
 from openline.transports.rtp import MediaClock, PortRange, RtpLeg
 
 
@@ -126,6 +136,7 @@ def test_port_range() -> None:
     assert ports.candidates() == [20002, 20004, 20006]
     ports.advance(20006)
     assert ports.candidates()[0] == 20002
+    assert PortRange(20000, 20006).candidates() == [20000, 20002, 20004]  # 20006's RTCP would be outside
     with pytest.raises(ValueError):
         PortRange(10, 5)
 
@@ -183,3 +194,112 @@ async def test_an_idle_clock_sleeps_until_a_leg_is_added() -> None:
     await asyncio.sleep(0.1)
     assert clock.ticks == idle  # idle again
     await clock.stop()
+
+
+def _even_pair() -> tuple[socket.socket, socket.socket]:
+    """A peer's RTP socket on an even port and its RTCP socket on the next one."""
+    for _ in range(50):
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtp.bind(("127.0.0.1", 0))
+        port = rtp.getsockname()[1]
+        if port % 2 == 0:
+            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                rtcp.bind(("127.0.0.1", port + 1))
+            except OSError:
+                rtcp.close()
+            else:
+                return rtp, rtcp
+        rtp.close()
+    raise AssertionError("no free even/odd port pair")
+
+
+async def _recv(sock: socket.socket, timeout: float = 5.0) -> bytes:
+    sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    return await asyncio.wait_for(loop.sock_recv(sock, 2048), timeout)
+
+
+async def test_rtcp_reports_go_to_rtp_port_plus_one_and_bye_on_close() -> None:
+    """SR + report block about the peer's stream + SDES CNAME, from local port + 1 to the peer's
+    RTP port + 1 at the configured interval, then a BYE when the leg closes."""
+    clock = MediaClock()
+    peer_rtp, peer_rtcp = _even_pair()
+    leg = RtpLeg(codec="PCMU", payload_type=0, remote=peer_rtp.getsockname(), rtcp_interval=0.2)
+    port = await leg.open("127.0.0.1", PortRange(32000, 32999))
+    try:
+        for seq in range(10):  # the peer's stream, so the report carries a block about it
+            peer_rtp.sendto(bytes(RtpPacket(0, 500 + seq, 160 * seq, 0x5EED, b"\xff" * 160)), ("127.0.0.1", port))
+        await _wait(lambda: leg.stats.packets_received == 10)
+        clock.add(leg)
+        clock.start()
+        started = asyncio.get_running_loop().time()
+        data = await _recv(peer_rtcp)
+        first_after = asyncio.get_running_loop().time() - started
+        assert first_after < 0.5  # initial interval: Tmin/2 randomised, here 0.05-0.15 s
+        sr, sdes = parse_compound(data)
+        assert isinstance(sr, SenderReport) and sr.ssrc == leg.sender.ssrc and sr.packet_count > 0
+        assert sr.octet_count == 160 * sr.packet_count
+        assert [b.ssrc for b in sr.reports] == [0x5EED] and sr.reports[0].highest_seq == 509
+        assert sr.reports[0].cumulative_lost == 0 and sr.reports[0].lsr == 0
+        assert sdes_cname(sdes) == (leg.sender.ssrc, leg.cname)
+        # a peer's SR is remembered: the next block echoes its LSR with the delay since
+        peer_sr = build_report(0x5EED, "peer", sender=SenderInfo(0x0000_1234_5678_0000, 0, 10, 1600))
+        peer_rtcp.sendto(peer_sr, ("127.0.0.1", port + 1))  # from its RTCP port to ours
+        await _wait(lambda: leg.stats.rtcp_received == 1)
+        while True:
+            report = parse_compound(await _recv(peer_rtcp))[0]
+            assert isinstance(report, SenderReport)
+            if report.reports[0].lsr:
+                break
+        assert report.reports[0].lsr == 0x1234_5678 and 0 < report.reports[0].dlsr < 65536
+        await clock.stop()
+        sent = leg.stats.rtcp_sent
+        leg.close()
+        *_, bye = parse_compound(await _recv(peer_rtcp))
+        assert bye == Bye((leg.sender.ssrc,)) and leg.stats.rtcp_sent == sent + 1
+    finally:
+        await clock.stop()
+        leg.close()
+        peer_rtp.close()
+        peer_rtcp.close()
+
+
+async def test_rtcp_follows_a_rtcp_and_a_silent_leg_sends_rr() -> None:
+    clock = MediaClock()
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    leg = RtpLeg(codec="PCMU", payload_type=0, remote=("127.0.0.1", 9), send_silence=False, rtcp_interval=0.2)
+    await leg.open("127.0.0.1", PortRange(32000, 32999))
+    leg.negotiate(codec="PCMU", payload_type=0, dtmf_payload_type=None, remote=("127.0.0.1", 9),
+                  rtcp_remote=sink.getsockname())  # SDP a=rtcp: reports go there, not to port 10
+    try:
+        clock.add(leg)
+        clock.start()
+        rr, _ = parse_compound(await _recv(sink))
+        assert rr == ReceiverReport(leg.sender.ssrc)  # sent nothing, received nothing: RR, no block
+        await clock.stop()
+        leg.close()  # never sent RTP but sent RTCP: still a BYE (§6.3.7)
+        assert isinstance(parse_compound(await _recv(sink))[-1], Bye)
+    finally:
+        await clock.stop()
+        leg.close()
+        sink.close()
+
+
+async def test_the_port_range_keeps_each_rtp_ports_neighbour_for_rtcp() -> None:
+    """An even port whose odd neighbour is taken is skipped: RTP and RTCP come as a pair (§11)."""
+    rtp, blocker = _even_pair()  # blocker holds P+1
+    low = rtp.getsockname()[1]
+    rtp.close()  # P itself is free now, its neighbour is not
+    leg = RtpLeg(codec="PCMU", payload_type=0, remote=None)
+    try:
+        port = await leg.open("127.0.0.1", PortRange(low, low + 40))
+        assert port % 2 == 0 and port > low
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with pytest.raises(OSError):
+            probe.bind(("127.0.0.1", port + 1))  # bound by the leg's RTCP socket
+        probe.close()
+    finally:
+        leg.close()
+        blocker.close()

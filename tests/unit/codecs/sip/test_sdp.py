@@ -94,6 +94,20 @@ def test_answer_prefers_our_allowed_codecs_and_rejects_other_streams() -> None:
     assert [m.port for m in answer.media] == [40000, 0]
 
 
+@pytest.mark.parametrize(("line", "expected"), [
+    (b"", None),  # no a=rtcp: the leg uses RTP port + 1
+    (b"a=rtcp:7011\r\n", ("127.0.0.1", 7011)),
+    (b"a=rtcp:53020 IN IP4 126.16.64.4\r\n", ("126.16.64.4", 53020)),  # RFC 3605's example
+    (b"a=rtcp:nonsense\r\n", None),
+])
+def test_rtcp_attribute_sets_where_reports_go(line: bytes, expected: tuple[str, int] | None) -> None:
+    offer = SessionDescription.parse(SIPP_OFFER + line)
+    _, media = answer_offer(offer, address="127.0.0.1", port=20000, session_id=42)
+    assert media.remote_rtcp == expected
+    answer = SessionDescription.parse(SIPP_OFFER.replace(b"7000", b"7002") + line)
+    assert process_answer(offer, answer).remote_rtcp == expected
+
+
 def test_hold_directions() -> None:
     offer = build_offer(address="10.0.0.1", port=30000, session_id=7, direction="sendonly")
     _, media = answer_offer(offer, address="10.0.0.2", port=40000, session_id=8)
