@@ -11,11 +11,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from twilio.rest import Client
 
 from tests.support.schemas import ERROR_KEYS, SPEC_FILES, validate
 from tests.support.server import OpenlineServer
 from tests.support.twilio_client import host_style_client
+
+# Property tests check correctness, not speed (timing lives in bench/): no per-example deadline,
+# which a loaded CI machine would otherwise trip at random.
+settings.register_profile("openline", deadline=None)
+settings.load_profile("openline")
 
 ADMIN_URL = os.environ.get("OPENLINE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
