@@ -62,6 +62,8 @@ from openline.codecs.sip.transaction import (
 
 __all__ = ["Address", "ClientCallbacks", "SipEndpoint", "SipHandler"]
 
+ANY_PORT_ATTEMPTS: Final = 20  # port 0: tries to find a port free for both UDP and TCP
+
 log = logging.getLogger("openline.sip")
 
 MAX_TCP_CONNECTIONS: Final = 1024
@@ -208,11 +210,21 @@ class SipEndpoint:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(self.host, self.port))
-        self._udp = transport
-        if self.port == 0:
-            self.port = int(transport.get_extra_info("sockname")[1])
-        self._tcp_server = await asyncio.start_server(self._accept, self.host, self.port)
+        wanted = self.port
+        # UDP and TCP share one port (§18). With port 0 the kernel picks a free UDP port whose TCP
+        # twin may be taken: then pick again rather than fail.
+        for attempt in range(ANY_PORT_ATTEMPTS if wanted == 0 else 1):
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(self.host, wanted))
+            port = int(transport.get_extra_info("sockname")[1])
+            try:
+                self._tcp_server = await asyncio.start_server(self._accept, self.host, port)
+            except OSError:
+                transport.close()
+                if wanted != 0 or attempt == ANY_PORT_ATTEMPTS - 1:
+                    raise
+                continue
+            self._udp, self.port = transport, port
+            return
 
     async def close(self) -> None:
         for handle in self._timer_handles.values():
