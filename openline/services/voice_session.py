@@ -356,9 +356,26 @@ class CallSession:
         stored = await self._recordings.store(self.call, pcm, "RecordVerb", self._loop.time() - tape.started,
                                               callback)
         if action.hangup:
+            await self._post_record_action(stored.sid, self._recordings.url_for_app(stored), stored.duration)
             return []
         return self._interpreter.recorded(stored.sid, self._recordings.url_for_app(stored), stored.duration,
                                           self._loop.time())
+
+    async def _post_record_action(self, sid: str, url: str, duration: int) -> None:
+        """As Twilio: a caller who hangs up during <Record> still gets its recording posted to
+        ``action`` (Digits=hangup); the call is over, so the TwiML answered is not run."""
+        record = self._interpreter.current_record
+        document = self._interpreter.document_url or ""
+        target = urljoin(document, record.action) if record is not None and record.action else document
+        if record is None or not target:
+            return
+        params = (*voice_params(self.call), ("RecordingUrl", url), ("RecordingDuration", str(duration)),
+                  ("RecordingSid", sid), ("Digits", "hangup"))
+        request = WebhookCall(self.call.account_sid, self.call.sid, "voice", target, record.method, params,
+                              new_idempotency_token())
+        result = await self._caller.send(request)
+        async with self._service_db() as conn:
+            await self._caller.record(conn, request, result)
 
     def _interpreter_record(self) -> tuple[str | None, str]:
         record = self._interpreter.current_record

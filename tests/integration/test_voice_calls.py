@@ -275,6 +275,27 @@ def test_record_verb_recordings_resource_and_media(client: Client, server: Openl
     assert rest_error(lambda: client.recordings(recording_sid).fetch()) == (404, 20404)
 
 
+def test_caller_hanging_up_during_record_still_posts_the_recording(client: Client, server: OpenlineServer,
+                                                                    app: WebhookReceiver, number: str) -> None:
+    handset = "+15558670016"
+    app.on("/audio/message.wav", (200, "audio/wav", tone_wav(1.5)))
+    # Speaks 1.5 s of tone after 3 s, then hangs up at 5 s, long before <Record> would end by itself.
+    sandbox(server, "POST", f"/Handsets/{handset}/Behavior", Answer="answer", Digits="w" * 6,
+            PlayUrl=app.url("/audio/message.wav"), HangupAfter="5")
+    prompt = VoiceResponse()
+    prompt.say("Leave a message.")
+    prompt.record(max_length=30, timeout=15, action="/voice/after-hangup")
+    app.on("/voice/record-hangup", twiml(str(prompt)))
+    app.on("/voice/after-hangup", twiml("<Response><Say>Never heard.</Say></Response>"))
+    call = client.calls.create(to=handset, from_=number, url=app.url("/voice/record-hangup"))
+    wait_for(lambda: client.calls(call.sid).fetch().status == "completed", timeout=40)
+    action = app.wait("/voice/after-hangup")[0]
+    assert action.signature_valid and action.get("CallSid") == call.sid and action.get("Digits") == "hangup"
+    recording_sid = action.get("RecordingSid") or ""
+    assert recording_sid.startswith("RE") and int(action.get("RecordingDuration") or 0) >= 1
+    assert [r.sid for r in client.recordings.list(call_sid=call.sid)] == [recording_sid]
+
+
 def test_record_true_records_the_whole_call(client: Client, server: OpenlineServer, app: WebhookReceiver,
                                             number: str) -> None:
     app.on("/voice/short", twiml("<Response><Say>This call is recorded.</Say></Response>"))
